@@ -1,0 +1,178 @@
+"""Assembly of stiffness matrices and load vectors into a prebuilt CSR pattern.
+
+The element loops are numba kernels (:mod:`fesolver.assembly._kernels`); this module checks inputs and
+prepares the reference data (quadrature, shape-function gradients) they need.
+
+>>> import numpy as np
+>>> from fesolver.elements import TET4
+>>> pts = np.array([[0., 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]])
+>>> conn = np.array([[0, 1, 2, 3]])
+>>> pat = SparsityPattern(4, [conn])
+>>> K = assemble_stiffness(pat, pts, [(TET4, conn)], [np.array([1.0])], [np.array([1.0])])
+>>> bool(abs(K - K.T).max() < 1e-14)
+True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..elements import ElementType
+from . import _kernels as K
+from .pattern import SparsityPattern, node_to_element
+
+__all__ = [
+    "SparsityPattern",
+    "node_to_element",
+    "stiffness_matrices",
+    "assemble_stiffness",
+    "quadrature_points",
+    "body_force_vector",
+    "surface_load_vector",
+    "element_dofs",
+    "add_element_vectors",
+]
+
+
+def _conn(conn) -> np.ndarray:
+    return np.ascontiguousarray(conn, dtype=np.int64)
+
+
+def _points(points) -> np.ndarray:
+    p = np.ascontiguousarray(points, dtype=np.float64)
+    if p.ndim != 2 or p.shape[1] != 3:
+        raise ValueError(f"points must have shape (n, 3), got {p.shape}")
+    return p
+
+
+def stiffness_matrices(points, etype: ElementType, conn, lam, mu, out=None):
+    """Element stiffness matrices of a block of isotropic linear-elastic solids.
+
+    Parameters
+    ----------
+    points : (nn, 3) float64, mm
+    etype : ElementType
+        A solid element type (tet4, tet10, hex8).
+    conn : (nel, nen) int
+    lam, mu : (nel,) float64, MPa
+        Lamé constants per element.
+    out : (nel, 3 nen, 3 nen) float64, optional
+        Buffer reused between assemblies.
+
+    Returns
+    -------
+    Ke : (nel, 3 nen, 3 nen) float64, N/mm
+    detmin : (nel,) float64
+        Smallest Jacobian determinant at the quadrature points (<= 0: inverted element).
+    """
+    if etype.dim != 3:
+        raise ValueError(f"stiffness needs a solid element, got {etype.name}")
+    conn = _conn(conn)
+    nel, nen = conn.shape
+    if nen != etype.n_nodes:
+        raise ValueError(f"{etype.name} needs {etype.n_nodes} nodes per element, conn has {nen}")
+    xi, w = etype.rule()
+    dN = np.ascontiguousarray(etype.dshape(xi))
+    lam = np.broadcast_to(np.asarray(lam, dtype=np.float64), (nel,)).copy()
+    mu = np.broadcast_to(np.asarray(mu, dtype=np.float64), (nel,)).copy()
+    if out is None:
+        out = np.empty((nel, 3 * nen, 3 * nen))
+    detmin = np.empty(nel)
+    K.stiffness_linear_isotropic(_points(points), conn, dN, w, lam, mu, out, detmin)
+    return out, detmin
+
+
+def assemble_stiffness(pattern: SparsityPattern, points, blocks, lam, mu, buffers=None) -> sp.csr_matrix:
+    """Global stiffness matrix [N/mm] on ``pattern``.
+
+    ``blocks`` is a list of ``(ElementType, conn)`` in the order the pattern was built with; ``lam`` and
+    ``mu`` are lists of per-element Lamé constants [MPa], one array per block. ``buffers`` (a list, one
+    element-matrix array per block, or ``None``) is reused across calls when given.
+    """
+    data = pattern.zeros()
+    for k, (etype, conn) in enumerate(blocks):
+        buf = None if buffers is None else buffers[k]
+        Ke, detmin = stiffness_matrices(points, etype, conn, lam[k], mu[k], out=buf)
+        bad = np.flatnonzero(detmin <= 0.0)
+        if bad.size:
+            raise ValueError(
+                f"block {k} ({etype.name}): non-positive Jacobian in elements {bad[:10].tolist()}"
+                + (" ..." if bad.size > 10 else "")
+            )
+        pattern.add_element_matrices(k, Ke, data)
+    return pattern.matrix(data)
+
+
+def quadrature_points(points, etype: ElementType, conn, degree: int | None = None):
+    """Physical quadrature points and weights of a block.
+
+    Returns ``x (nel, nq, 3)`` [mm] and ``wdet (nel, nq)`` (weight times Jacobian determinant, so that
+    ``sum(f(x) * wdet)`` integrates ``f`` over the block; for facets the surface Jacobian).
+    """
+    p = _points(points)
+    conn = _conn(conn)
+    xi, w = etype.rule(degree)
+    N = etype.shape(xi)
+    dN = etype.dshape(xi)
+    X = p[conn]  # (nel, nen, 3)
+    x = np.einsum("qa,eai->eqi", N, X)
+    G = np.einsum("qaj,eai->eqij", dN, X)  # dx/dxi
+    if etype.dim == 3:
+        det = np.linalg.det(G)
+    elif etype.dim == 2:
+        det = np.linalg.norm(np.cross(G[..., 0], G[..., 1]), axis=-1)
+    else:
+        det = np.linalg.norm(G[..., 0], axis=-1)
+    return x, det * w
+
+
+def element_dofs(conn) -> np.ndarray:
+    """DOF numbers ``(nel, 3 nen)`` of the elements, ordered ``3 * node + component``."""
+    conn = _conn(conn)
+    return (3 * conn[:, :, None] + np.arange(3)).reshape(conn.shape[0], -1)
+
+
+def add_element_vectors(fe: np.ndarray, conn, n_dofs: int) -> np.ndarray:
+    """Sum element vectors ``fe (nel, 3 nen)`` into a global vector of length ``n_dofs``."""
+    return np.bincount(element_dofs(conn).ravel(), weights=fe.ravel(), minlength=n_dofs)
+
+
+def body_force_vector(points, etype: ElementType, conn, b, degree: int | None = None) -> np.ndarray:
+    """Consistent nodal force vector (3 nn,) [N] of a body force ``b`` [N/mm^3].
+
+    ``b`` is a constant ``(3,)`` vector or values ``(nel, nq, 3)`` at the points of ``etype.rule(degree)``
+    (get them from :func:`quadrature_points`).
+    """
+    p = _points(points)
+    conn = _conn(conn)
+    xi, w = etype.rule(degree)
+    N = np.ascontiguousarray(etype.shape(xi))
+    dN = np.ascontiguousarray(etype.dshape(xi))
+    b = np.ascontiguousarray(np.broadcast_to(np.asarray(b, dtype=np.float64), (conn.shape[0], w.size, 3)))
+    fe = np.empty((conn.shape[0], 3 * etype.n_nodes))
+    K.body_force_vectors(p, conn, N, dN, w, b, fe)
+    return add_element_vectors(fe, conn, p.size)
+
+
+def surface_load_vector(points, ftype: ElementType, conn, pressure=0.0, traction=(0.0, 0.0, 0.0),
+                        degree: int | None = None) -> np.ndarray:
+    """Consistent nodal force vector (3 nn,) [N] of a pressure and/or traction on facets.
+
+    ``pressure`` [MPa] acts against the facet normal (right-hand rule on the node order; outward for the
+    facets fesolver orients), scalar or ``(nf, nq)``; ``traction`` [MPa] is a force per area, ``(3,)`` or
+    ``(nf, nq, 3)``.
+    """
+    if ftype.dim != 2:
+        raise ValueError(f"surface loads need facets (tri3, tri6, quad4), got {ftype.name}")
+    p = _points(points)
+    conn = _conn(conn)
+    xi, w = ftype.rule(degree)
+    N = np.ascontiguousarray(ftype.shape(xi))
+    dN = np.ascontiguousarray(ftype.dshape(xi))
+    nf = conn.shape[0]
+    pr = np.ascontiguousarray(np.broadcast_to(np.asarray(pressure, dtype=np.float64), (nf, w.size)))
+    tr = np.ascontiguousarray(np.broadcast_to(np.asarray(traction, dtype=np.float64), (nf, w.size, 3)))
+    fe = np.empty((nf, 3 * ftype.n_nodes))
+    K.surface_load_vectors(p, conn, N, dN, w, pr, tr, fe)
+    return add_element_vectors(fe, conn, p.size)

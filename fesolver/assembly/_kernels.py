@@ -1,0 +1,344 @@
+"""Compiled kernels of the assembly: plain arrays in, plain arrays out.
+
+Conventions: ``points (nn, 3) float64`` [mm]; ``conn (nel, nen) int64`` (VTK node order);
+``dN_ref (nq, nen, 3)`` reference gradients at the quadrature points, ``wq (nq,)`` weights;
+element matrices ``Ke (nel, 3 nen, 3 nen)`` with DOF order ``3 * a + i`` (node ``a``, component ``i``).
+The public wrappers in :mod:`fesolver.assembly` check shapes and dtypes; these functions trust them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+# ----------------------------------------------------------------------------------------------
+# Geometry helpers (inlined by numba)
+# ----------------------------------------------------------------------------------------------
+
+
+@njit(cache=True, inline="always")
+def _jacobian_inverse(points, conn_e, dNq, Jinv):
+    """Fill ``Jinv`` (3x3) with the inverse of ``J = dx/dxi`` and return ``det J``."""
+    j00 = j01 = j02 = j10 = j11 = j12 = j20 = j21 = j22 = 0.0
+    for a in range(conn_e.shape[0]):
+        n = conn_e[a]
+        x0 = points[n, 0]
+        x1 = points[n, 1]
+        x2 = points[n, 2]
+        d0 = dNq[a, 0]
+        d1 = dNq[a, 1]
+        d2 = dNq[a, 2]
+        j00 += x0 * d0
+        j01 += x0 * d1
+        j02 += x0 * d2
+        j10 += x1 * d0
+        j11 += x1 * d1
+        j12 += x1 * d2
+        j20 += x2 * d0
+        j21 += x2 * d1
+        j22 += x2 * d2
+    c00 = j11 * j22 - j12 * j21
+    c01 = j12 * j20 - j10 * j22
+    c02 = j10 * j21 - j11 * j20
+    det = j00 * c00 + j01 * c01 + j02 * c02
+    if det != 0.0:
+        inv = 1.0 / det
+        Jinv[0, 0] = c00 * inv
+        Jinv[1, 0] = c01 * inv
+        Jinv[2, 0] = c02 * inv
+        Jinv[0, 1] = (j02 * j21 - j01 * j22) * inv
+        Jinv[1, 1] = (j00 * j22 - j02 * j20) * inv
+        Jinv[2, 1] = (j01 * j20 - j00 * j21) * inv
+        Jinv[0, 2] = (j01 * j12 - j02 * j11) * inv
+        Jinv[1, 2] = (j02 * j10 - j00 * j12) * inv
+        Jinv[2, 2] = (j00 * j11 - j01 * j10) * inv
+    return det
+
+
+@njit(cache=True, inline="always")
+def _physical_gradients(dNq, Jinv, dNx):
+    """``dNx[a, k] = sum_j dNq[a, j] * Jinv[j, k]`` (gradients w.r.t. x)."""
+    for a in range(dNq.shape[0]):
+        for k in range(3):
+            dNx[a, k] = dNq[a, 0] * Jinv[0, k] + dNq[a, 1] * Jinv[1, k] + dNq[a, 2] * Jinv[2, k]
+
+
+# ----------------------------------------------------------------------------------------------
+# Element kernels
+# ----------------------------------------------------------------------------------------------
+
+
+@njit(cache=True, parallel=True)
+def stiffness_linear_isotropic(points, conn, dN_ref, wq, lam, mu, Ke, detmin):
+    r"""Small-strain isotropic linear-elastic element stiffness matrices.
+
+    .. math::
+        K^e_{ai,bj} = \sum_q w_q \det J_q \left(\lambda\, N_{a,i} N_{b,j} + \mu\, N_{a,j} N_{b,i}
+                     + \mu\, \delta_{ij}\, N_{a,k} N_{b,k}\right)
+
+    which is :math:`\int B^T D B\,dV` with :math:`D` the isotropic elasticity matrix written without
+    forming :math:`B`. ``lam, mu (nel,)`` are the Lamé constants [MPa]; ``Ke`` is overwritten;
+    ``detmin (nel,)`` receives the smallest Jacobian determinant met (<= 0 flags a bad element).
+    """
+    nel, nen = conn.shape
+    nq = wq.shape[0]
+    for e in prange(nel):
+        Jinv = np.empty((3, 3))
+        dNx = np.empty((nen, 3))
+        K = Ke[e]
+        K[:, :] = 0.0
+        dm = np.inf
+        le = lam[e]
+        me = mu[e]
+        for q in range(nq):
+            det = _jacobian_inverse(points, conn[e], dN_ref[q], Jinv)
+            if det < dm:
+                dm = det
+            if det <= 0.0:
+                continue
+            _physical_gradients(dN_ref[q], Jinv, dNx)
+            wd = wq[q] * det
+            for a in range(nen):
+                for b in range(a, nen):
+                    dot = dNx[a, 0] * dNx[b, 0] + dNx[a, 1] * dNx[b, 1] + dNx[a, 2] * dNx[b, 2]
+                    for i in range(3):
+                        for j in range(3):
+                            v = le * dNx[a, i] * dNx[b, j] + me * dNx[a, j] * dNx[b, i]
+                            if i == j:
+                                v += me * dot
+                            K[3 * a + i, 3 * b + j] += wd * v
+        # fill the lower block triangle by symmetry
+        for a in range(nen):
+            for b in range(a + 1, nen):
+                for i in range(3):
+                    for j in range(3):
+                        K[3 * b + j, 3 * a + i] = K[3 * a + i, 3 * b + j]
+        detmin[e] = dm
+
+
+@njit(cache=True, parallel=True)
+def jacobian_determinants(points, conn, dN_at, out):
+    """``out[e, p] = det J`` of element ``e`` at the reference points whose gradients are ``dN_at[p]``."""
+    nel = conn.shape[0]
+    npt = dN_at.shape[0]
+    for e in prange(nel):
+        Jinv = np.empty((3, 3))
+        for p in range(npt):
+            out[e, p] = _jacobian_inverse(points, conn[e], dN_at[p], Jinv)
+
+
+@njit(cache=True, parallel=True)
+def body_force_vectors(points, conn, N, dN_ref, wq, b, fe):
+    """Consistent nodal forces of a body force: ``fe[e, 3a+i] = sum_q w_q detJ N_a b[e, q, i]``.
+
+    ``b (nel, nq, 3)`` [N/mm^3]; ``fe (nel, 3 nen)`` is overwritten.
+    """
+    nel, nen = conn.shape
+    nq = wq.shape[0]
+    for e in prange(nel):
+        Jinv = np.empty((3, 3))
+        for k in range(3 * nen):
+            fe[e, k] = 0.0
+        for q in range(nq):
+            det = _jacobian_inverse(points, conn[e], dN_ref[q], Jinv)
+            wd = wq[q] * det
+            for a in range(nen):
+                s = wd * N[q, a]
+                for i in range(3):
+                    fe[e, 3 * a + i] += s * b[e, q, i]
+
+
+@njit(cache=True, parallel=True)
+def surface_load_vectors(points, conn, N, dN_ref, wq, pressure, traction, fe):
+    """Consistent nodal forces of surface loads on facets (tri3, tri6, quad4).
+
+    With the area vector :math:`\\mathbf a = x_{,\\xi} \\times x_{,\\eta}` (outward for outward-ordered
+    facets), ``fe[f, 3a+i] = sum_q w_q N_a (-p a_i + t_i |a|)``: ``pressure (nf, nq)`` [MPa] pushes
+    against the facet normal, ``traction (nf, nq, 3)`` [MPa] is a force per current area.
+    """
+    nf, nen = conn.shape
+    nq = wq.shape[0]
+    for f in prange(nf):
+        for k in range(3 * nen):
+            fe[f, k] = 0.0
+        for q in range(nq):
+            g0 = np.zeros(3)
+            g1 = np.zeros(3)
+            for a in range(nen):
+                n = conn[f, a]
+                for i in range(3):
+                    g0[i] += points[n, i] * dN_ref[q, a, 0]
+                    g1[i] += points[n, i] * dN_ref[q, a, 1]
+            av0 = g0[1] * g1[2] - g0[2] * g1[1]
+            av1 = g0[2] * g1[0] - g0[0] * g1[2]
+            av2 = g0[0] * g1[1] - g0[1] * g1[0]
+            area = np.sqrt(av0 * av0 + av1 * av1 + av2 * av2)
+            p = pressure[f, q]
+            t0 = -p * av0 + traction[f, q, 0] * area
+            t1 = -p * av1 + traction[f, q, 1] * area
+            t2 = -p * av2 + traction[f, q, 2] * area
+            for a in range(nen):
+                s = wq[q] * N[q, a]
+                fe[f, 3 * a] += s * t0
+                fe[f, 3 * a + 1] += s * t1
+                fe[f, 3 * a + 2] += s * t2
+
+
+@njit(cache=True, parallel=True)
+def facet_areas(points, conn, dN_ref, wq, out):
+    """Area [mm^2] of each facet."""
+    nf, nen = conn.shape
+    for f in prange(nf):
+        s = 0.0
+        for q in range(wq.shape[0]):
+            g0 = np.zeros(3)
+            g1 = np.zeros(3)
+            for a in range(nen):
+                n = conn[f, a]
+                for i in range(3):
+                    g0[i] += points[n, i] * dN_ref[q, a, 0]
+                    g1[i] += points[n, i] * dN_ref[q, a, 1]
+            av0 = g0[1] * g1[2] - g0[2] * g1[1]
+            av1 = g0[2] * g1[0] - g0[0] * g1[2]
+            av2 = g0[0] * g1[1] - g0[1] * g1[0]
+            s += wq[q] * np.sqrt(av0 * av0 + av1 * av1 + av2 * av2)
+        out[f] = s
+
+
+@njit(cache=True, parallel=True)
+def strains_at_points(points, conn, dN_at, u, out):
+    """Small-strain tensor at reference points: ``out[e, p] = (xx, yy, zz, xy, yz, xz)``.
+
+    Shear entries are tensor components (half the engineering shear strains). ``u (nn, 3)`` [mm].
+    """
+    nel, nen = conn.shape
+    npt = dN_at.shape[0]
+    for e in prange(nel):
+        Jinv = np.empty((3, 3))
+        dNx = np.empty((nen, 3))
+        for p in range(npt):
+            _jacobian_inverse(points, conn[e], dN_at[p], Jinv)
+            _physical_gradients(dN_at[p], Jinv, dNx)
+            H = np.zeros((3, 3))
+            for a in range(nen):
+                n = conn[e, a]
+                for i in range(3):
+                    for k in range(3):
+                        H[i, k] += u[n, i] * dNx[a, k]
+            out[e, p, 0] = H[0, 0]
+            out[e, p, 1] = H[1, 1]
+            out[e, p, 2] = H[2, 2]
+            out[e, p, 3] = 0.5 * (H[0, 1] + H[1, 0])
+            out[e, p, 4] = 0.5 * (H[1, 2] + H[2, 1])
+            out[e, p, 5] = 0.5 * (H[0, 2] + H[2, 0])
+
+
+# ----------------------------------------------------------------------------------------------
+# Sparsity pattern and scatter
+# ----------------------------------------------------------------------------------------------
+
+
+@njit(cache=True, parallel=True)
+def _count_node_neighbors(n2e_ptr, n2e_elem, elem_ptr, elem_nodes, counts):
+    nn = n2e_ptr.shape[0] - 1
+    for A in prange(nn):
+        total = 0
+        for p in range(n2e_ptr[A], n2e_ptr[A + 1]):
+            e = n2e_elem[p]
+            total += elem_ptr[e + 1] - elem_ptr[e]
+        buf = np.empty(total, dtype=np.int64)
+        m = 0
+        for p in range(n2e_ptr[A], n2e_ptr[A + 1]):
+            e = n2e_elem[p]
+            for k in range(elem_ptr[e], elem_ptr[e + 1]):
+                buf[m] = elem_nodes[k]
+                m += 1
+        buf.sort()
+        c = 0
+        for k in range(total):
+            if k == 0 or buf[k] != buf[k - 1]:
+                c += 1
+        counts[A] = c
+
+
+@njit(cache=True, parallel=True)
+def _fill_node_neighbors(n2e_ptr, n2e_elem, elem_ptr, elem_nodes, nbr_ptr, nbr):
+    nn = n2e_ptr.shape[0] - 1
+    for A in prange(nn):
+        total = 0
+        for p in range(n2e_ptr[A], n2e_ptr[A + 1]):
+            e = n2e_elem[p]
+            total += elem_ptr[e + 1] - elem_ptr[e]
+        buf = np.empty(total, dtype=np.int64)
+        m = 0
+        for p in range(n2e_ptr[A], n2e_ptr[A + 1]):
+            e = n2e_elem[p]
+            for k in range(elem_ptr[e], elem_ptr[e + 1]):
+                buf[m] = elem_nodes[k]
+                m += 1
+        buf.sort()
+        c = nbr_ptr[A]
+        for k in range(total):
+            if k == 0 or buf[k] != buf[k - 1]:
+                nbr[c] = buf[k]
+                c += 1
+
+
+@njit(cache=True, parallel=True)
+def _dof_csr_structure(nbr_ptr, nbr, indptr, indices):
+    """Expand the node graph into the 3-DOF-per-node CSR structure (columns sorted)."""
+    nn = nbr_ptr.shape[0] - 1
+    for A in prange(nn):
+        s = nbr_ptr[A]
+        d = nbr_ptr[A + 1] - s
+        for i in range(3):
+            start = 9 * s + 3 * i * d
+            indptr[3 * A + i] = start
+            for k in range(d):
+                B = nbr[s + k]
+                for j in range(3):
+                    indices[start + 3 * k + j] = 3 * B + j
+    indptr[3 * nn] = 9 * nbr_ptr[nn]
+
+
+@njit(cache=True, parallel=True)
+def _element_slots(conn, nbr_ptr, nbr, slot):
+    """``slot[e, a, b]`` = position of node ``conn[e, b]`` in the neighbour list of ``conn[e, a]``."""
+    nel, nen = conn.shape
+    for e in prange(nel):
+        for a in range(nen):
+            A = conn[e, a]
+            lo = nbr_ptr[A]
+            hi = nbr_ptr[A + 1]
+            row = nbr[lo:hi]
+            for b in range(nen):
+                slot[e, a, b] = np.searchsorted(row, conn[e, b])
+
+
+@njit(cache=True, parallel=True)
+def gather_matrix(n2e_ptr, n2e_elem, n2e_local, slot, indptr, Ke, data):
+    """Add element matrices into CSR ``data`` (race-free: each thread owns the rows of its nodes)."""
+    nn = n2e_ptr.shape[0] - 1
+    nen = slot.shape[1]
+    for A in prange(nn):
+        for p in range(n2e_ptr[A], n2e_ptr[A + 1]):
+            e = n2e_elem[p]
+            a = n2e_local[p]
+            for b in range(nen):
+                k = slot[e, a, b]
+                for i in range(3):
+                    base = indptr[3 * A + i] + 3 * k
+                    for j in range(3):
+                        data[base + j] += Ke[e, 3 * a + i, 3 * b + j]
+
+
+@njit(cache=True, parallel=True)
+def gather_vector(n2e_ptr, n2e_elem, n2e_local, fe, f):
+    """Add element vectors ``fe (nel, 3 nen)`` into the global vector ``f (3 nn,)``."""
+    nn = n2e_ptr.shape[0] - 1
+    for A in prange(nn):
+        for p in range(n2e_ptr[A], n2e_ptr[A + 1]):
+            e = n2e_elem[p]
+            a = n2e_local[p]
+            for i in range(3):
+                f[3 * A + i] += fe[e, 3 * a + i]
