@@ -1,0 +1,143 @@
+"""Boundary conditions and loads, on sets picked by name or by an axis-aligned box.
+
+All quantities in mm, N, MPa. Selections never evaluate user expressions: a set is a name that exists in the
+mesh, or a box ``lo <= x <= hi`` (componentwise, with a tolerance of 1e-6 of the model size).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .elements import ElementType
+from .errors import ModelError
+from .mesh import Mesh
+
+__all__ = [
+    "Selection",
+    "FixedDisplacement",
+    "NodalForce",
+    "SurfaceLoad",
+    "BodyForce",
+    "Gravity",
+    "COMPONENTS",
+]
+
+COMPONENTS = {"x": 0, "y": 1, "z": 2}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A set by ``name`` or an axis-aligned ``box = (lo, hi)`` [mm]. Exactly one must be given."""
+
+    name: str | None = None
+    box: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None
+
+    def __post_init__(self):
+        if (self.name is None) == (self.box is None):
+            raise ValueError("a selection needs exactly one of a set name or a box")
+        if self.box is not None:
+            lo, hi = (np.asarray(v, dtype=float) for v in self.box)
+            if lo.shape != (3,) or hi.shape != (3,) or np.any(lo > hi):
+                raise ValueError(f"box must be ([xmin, ymin, zmin], [xmax, ymax, zmax]) with min <= max, got {self.box}")
+
+    def describe(self) -> str:
+        return f"set {self.name!r}" if self.name is not None else f"box {list(map(list, self.box))}"
+
+    def nodes(self, mesh: Mesh) -> np.ndarray:
+        """Node indices of the selection; a facet or cell set gives the nodes of its facets or cells."""
+        if self.box is not None:
+            idx = mesh.nodes_in_box(*self.box)
+        elif self.name in mesh.node_sets:
+            idx = mesh.node_sets[self.name]
+        else:
+            raise ModelError(
+                f"no node set named {self.name!r} in {mesh.source}; available: {sorted(mesh.node_sets)}"
+            )
+        if idx.size == 0:
+            raise ModelError(f"{self.describe()} selects no nodes in {mesh.source}")
+        return np.asarray(idx, dtype=np.int64)
+
+    def facets(self, mesh: Mesh) -> list[tuple[ElementType, np.ndarray]]:
+        """Outward-oriented boundary facets of the selection (a facet set by name or a box)."""
+        if self.box is not None:
+            out = mesh.facets_in_box(*self.box)
+            if not out:
+                raise ModelError(f"{self.describe()} contains no boundary facet of the mesh {mesh.source}")
+            return out
+        if self.name not in mesh.facet_sets:
+            raise ModelError(
+                f"no facet set (surface) named {self.name!r} in {mesh.source}; available surfaces: "
+                f"{sorted(mesh.facet_sets)}"
+            )
+        out = []
+        for ftype, conn in mesh.facet_sets[self.name]:
+            oriented, missing = mesh.orient_facets(ftype, conn)
+            if missing.size:
+                raise ModelError(
+                    f"facet set {self.name!r}: {missing.size} facet(s) are not on the boundary of the solid "
+                    f"mesh (e.g. facet {int(missing[0])} with nodes {conn[missing[0]].tolist()}); surface "
+                    f"loads act on exterior faces only"
+                )
+            out.append((ftype, oriented))
+        return out
+
+    def cells(self, mesh: Mesh) -> dict[int, np.ndarray]:
+        """Solid elements of a cell set (by name), or whose nodes all lie in the box."""
+        if self.box is not None:
+            inside = np.zeros(mesh.n_nodes, dtype=bool)
+            inside[mesh.nodes_in_box(*self.box)] = True
+            return {k: np.flatnonzero(np.all(inside[b.cells], axis=1)) for k, b in enumerate(mesh.solids)}
+        if self.name not in mesh.cell_sets:
+            raise ModelError(
+                f"no cell set (region) named {self.name!r} in {mesh.source}; available regions: "
+                f"{sorted(mesh.cell_sets)}"
+            )
+        return mesh.cell_sets[self.name]
+
+
+@dataclass(frozen=True)
+class FixedDisplacement:
+    """Prescribed displacement [mm] of the selected nodes: ``values`` maps component (0, 1, 2) -> value."""
+
+    where: Selection
+    values: dict[int, float]
+    name: str = "bc"
+
+
+@dataclass(frozen=True)
+class NodalForce:
+    """A total force [N] spread in equal parts over the selected nodes."""
+
+    where: Selection
+    total: tuple[float, float, float]
+    name: str = "force"
+
+
+@dataclass(frozen=True)
+class SurfaceLoad:
+    """Pressure [MPa] (positive pushes into the body) and/or traction [MPa] (force per area) on facets."""
+
+    where: Selection
+    pressure: float = 0.0
+    traction: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    name: str = "surface"
+
+
+@dataclass(frozen=True)
+class BodyForce:
+    """A body force density [N/mm^3] on the selected solid elements (all by default)."""
+
+    value: tuple[float, float, float]
+    where: Selection = field(default_factory=lambda: Selection(name="all"))
+    name: str = "body_force"
+
+
+@dataclass(frozen=True)
+class Gravity:
+    """Gravity: acceleration [mm/s^2] (e.g. ``(0, 0, -9810)``) times each material's density [t/mm^3]."""
+
+    acceleration: tuple[float, float, float]
+    where: Selection = field(default_factory=lambda: Selection(name="all"))
+    name: str = "gravity"

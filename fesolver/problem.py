@@ -1,0 +1,237 @@
+"""A linear-elastic problem: mesh + materials per region + boundary conditions + loads -> :class:`Result`.
+
+>>> import numpy as np
+>>> from fesolver.problem import Problem
+>>> from fesolver.mesh import Mesh, SolidBlock
+>>> from fesolver.elements import HEX8
+>>> from fesolver.materials import LinearElastic
+>>> from fesolver.loads import Selection, FixedDisplacement, NodalForce
+>>> pts = np.array([[0., 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0], [0, 0, 1], [1, 0, 1], [1, 1, 1], [0, 1, 1]])
+>>> mesh = Mesh(pts, [SolidBlock(HEX8, np.arange(8)[None])])
+>>> bottom = Selection(box=((-1, -1, 0), (2, 2, 0)))
+>>> top = Selection(box=((-1, -1, 1), (2, 2, 1)))
+>>> p = Problem(mesh, {"all": LinearElastic(E=100.0, nu=0.0)},
+...             bcs=[FixedDisplacement(bottom, {0: 0.0, 1: 0.0, 2: 0.0})],
+...             loads=[NodalForce(top, (0.0, 0.0, 10.0))])
+>>> r = p.solve()
+>>> round(float(r.displacement[6, 2]), 6)  # u = F L / (E A) = 10 / 100
+0.1
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .assembly import (
+    SparsityPattern,
+    assemble_stiffness,
+    body_force_vector,
+    surface_load_vector,
+)
+from .errors import ModelError
+from .loads import BodyForce, FixedDisplacement, Gravity, NodalForce, SurfaceLoad
+from .materials import LinearElastic
+from .mesh import Mesh
+from .results import Result, recover
+from .solvers import LinearSolverOptions, rigid_body_modes, solve_linear
+
+__all__ = ["Problem"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Problem:
+    """A small-strain linear-elastic problem.
+
+    Parameters
+    ----------
+    mesh : Mesh
+    materials : dict
+        Region (cell-set name) -> material. Every solid element must get exactly one material.
+    bcs : list of FixedDisplacement
+    loads : list of NodalForce, SurfaceLoad, BodyForce or Gravity
+    solver : LinearSolverOptions
+    title : str
+    """
+
+    mesh: Mesh
+    materials: dict[str, LinearElastic]
+    bcs: list[FixedDisplacement] = field(default_factory=list)
+    loads: list = field(default_factory=list)
+    solver: LinearSolverOptions = field(default_factory=LinearSolverOptions)
+    title: str = ""
+
+    def __post_init__(self):
+        self._pattern: SparsityPattern | None = None
+        self.material_index = self._assign_materials()
+
+    # -- materials ------------------------------------------------------------------------------
+    def _assign_materials(self) -> list[np.ndarray]:
+        """Per solid block, the index (into ``self.materials``) of each element's material."""
+        mesh = self.mesh
+        idx = [np.full(b.cells.shape[0], -1, dtype=np.int64) for b in mesh.solids]
+        for m, region in enumerate(self.materials):
+            if region not in mesh.cell_sets:
+                raise ModelError(
+                    f"material region {region!r} is not a cell set of {mesh.source}; regions: "
+                    f"{sorted(mesh.cell_sets)}"
+                )
+            for k, cells in mesh.cell_sets[region].items():
+                taken = cells[idx[k][cells] >= 0]
+                if taken.size:
+                    other = list(self.materials)[idx[k][taken[0]]]
+                    raise ModelError(
+                        f"regions {other!r} and {region!r} overlap ({taken.size} elements, e.g. element "
+                        f"{int(taken[0] + mesh.solid_offsets[k])}); each element needs exactly one material"
+                    )
+                idx[k][cells] = m
+        missing = [(k, np.flatnonzero(i < 0)) for k, i in enumerate(idx)]
+        n_missing = sum(m.size for _, m in missing)
+        if n_missing:
+            first = next(int(m[0] + mesh.solid_offsets[k]) for k, m in missing if m.size)
+            raise ModelError(
+                f"{n_missing} solid elements have no material (e.g. element {first}); assign a material to "
+                f"region 'all' or to regions covering every element"
+            )
+        return idx
+
+    def lame_per_element(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        mats = list(self.materials.values())
+        lam = np.array([m.lame[0] for m in mats])
+        mu = np.array([m.lame[1] for m in mats])
+        return [lam[i] for i in self.material_index], [mu[i] for i in self.material_index]
+
+    # -- pieces ---------------------------------------------------------------------------------
+    @property
+    def pattern(self) -> SparsityPattern:
+        if self._pattern is None:
+            conns = [b.cells for b in self.mesh.solids]
+            self._pattern = SparsityPattern(self.mesh.n_nodes, conns)
+        return self._pattern
+
+    def stiffness(self):
+        """Global stiffness matrix (CSR, N/mm) of all DOFs."""
+        lam, mu = self.lame_per_element()
+        blocks = [(b.etype, b.cells) for b in self.mesh.solids]
+        return assemble_stiffness(self.pattern, self.mesh.points, blocks, lam, mu)
+
+    def load_vector(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """External force vector (3 nn,) [N] and the resultant force [N] of each load by name."""
+        mesh = self.mesh
+        f = np.zeros(3 * mesh.n_nodes)
+        resultants: dict[str, np.ndarray] = {}
+        mats = list(self.materials.values())
+        for ld in self.loads:
+            if isinstance(ld, NodalForce):
+                nodes = ld.where.nodes(mesh)
+                fl = np.zeros_like(f)
+                for i in range(3):
+                    fl[3 * nodes + i] += ld.total[i] / nodes.size
+            elif isinstance(ld, SurfaceLoad):
+                fl = np.zeros_like(f)
+                for ftype, conn in ld.where.facets(mesh):
+                    fl += surface_load_vector(mesh.points, ftype, conn, ld.pressure, ld.traction)
+            elif isinstance(ld, (BodyForce, Gravity)):
+                fl = np.zeros_like(f)
+                cells = ld.where.cells(mesh)
+                for k, sel in cells.items():
+                    if sel.size == 0:
+                        continue
+                    b = mesh.solids[k]
+                    if isinstance(ld, BodyForce):
+                        val = np.broadcast_to(np.asarray(ld.value, dtype=float), (sel.size, 3))
+                    else:
+                        rho = np.array([m.density for m in mats])[self.material_index[k][sel]]
+                        val = rho[:, None] * np.asarray(ld.acceleration, dtype=float)[None, :]
+                    degree = b.etype.stiffness_degree + 1  # exact for N times a constant on affine cells
+                    xi, _ = b.etype.rule(degree)
+                    bq = np.repeat(val[:, None, :], xi.shape[0], axis=1)
+                    fl += body_force_vector(mesh.points, b.etype, b.cells[sel], bq, degree=degree)
+            else:
+                raise TypeError(f"unknown load type {type(ld).__name__}")
+            resultants[ld.name] = fl.reshape(-1, 3).sum(axis=0)
+            f += fl
+        return f, resultants
+
+    def constraints(self) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """Constrained DOFs, their prescribed values [mm], and the DOFs of each boundary condition.
+
+        Nodes that belong to no solid element are held fixed (their rows would be empty).
+        """
+        mesh = self.mesh
+        values = np.full(3 * mesh.n_nodes, np.nan)
+        per_bc: dict[str, np.ndarray] = {}
+        for bc in self.bcs:
+            nodes = bc.where.nodes(mesh)
+            dofs = []
+            for comp, val in bc.values.items():
+                d = 3 * nodes + comp
+                prev = values[d]
+                clash = np.flatnonzero(np.isfinite(prev) & (prev != val))
+                if clash.size:
+                    raise ModelError(
+                        f"boundary condition {bc.name!r} prescribes {val} on component {'xyz'[comp]} of node "
+                        f"{int(nodes[clash[0]])}, which another condition already sets to {prev[clash[0]]}"
+                    )
+                values[d] = val
+                dofs.append(d)
+            per_bc[bc.name] = np.sort(np.concatenate(dofs)) if dofs else np.empty(0, dtype=np.int64)
+        iso = self.pattern.isolated_nodes
+        for i in range(3):
+            values[3 * iso + i] = np.where(np.isnan(values[3 * iso + i]), 0.0, values[3 * iso + i])
+        fixed = np.flatnonzero(np.isfinite(values))
+        return fixed, values[fixed], per_bc
+
+    # -- solve ----------------------------------------------------------------------------------
+    def solve(self) -> Result:
+        """Assemble, apply constraints, solve and recover strains and stresses."""
+        timings: dict[str, float] = {}
+        t = time.perf_counter()
+        _ = self.pattern
+        timings["pattern"] = time.perf_counter() - t
+        t = time.perf_counter()
+        K = self.stiffness()
+        timings["assembly"] = time.perf_counter() - t
+        t = time.perf_counter()
+        f, resultants = self.load_vector()
+        fixed, fixed_values, per_bc = self.constraints()
+        timings["loads"] = time.perf_counter() - t
+        if fixed.size == 0:
+            raise ModelError(
+                "the model has no displacement boundary condition; at least the six rigid-body motions "
+                "must be constrained"
+            )
+        n = K.shape[0]
+        free_mask = np.ones(n, dtype=bool)
+        free_mask[fixed] = False
+        free = np.flatnonzero(free_mask)
+        u = np.zeros(n)
+        u[fixed] = fixed_values
+        t = time.perf_counter()
+        Kff = K[free][:, free]
+        rhs = f[free] - K[free][:, fixed] @ fixed_values
+        timings["condense"] = time.perf_counter() - t
+        near_null = rigid_body_modes(self.mesh.points)[free]
+        # AMG aggregates 3x3 node blocks when every node is either entirely free or entirely fixed
+        per_node = np.bincount(fixed // 3, minlength=self.mesh.n_nodes)
+        block = 3 if np.all((per_node == 0) | (per_node == 3)) else 1
+        uf, info = solve_linear(Kff, rhs, self.solver, near_null=near_null, block_size=block)
+        timings["solve"] = info.seconds
+        u[free] = uf
+        t = time.perf_counter()
+        reaction_all = K @ u - f
+        reactions = {}
+        for name, dofs in per_bc.items():
+            r = np.zeros(3)
+            np.add.at(r, dofs % 3, reaction_all[dofs])
+            reactions[name] = r
+        result = recover(self, u.reshape(-1, 3), reactions, resultants, info)
+        timings["recovery"] = time.perf_counter() - t
+        result.timings = timings
+        result.n_free = int(free.size)
+        return result
