@@ -1,0 +1,128 @@
+"""The ``fesolver`` command.
+
+``fesolver solve MODEL.toml -o OUTDIR``
+    Read, check and solve a model file; write ``OUTDIR/result.vtu`` and ``OUTDIR/summary.json``.
+
+Exit codes: 0 success; 2 invalid input (model file, mesh, arguments); 3 the solver failed; 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from . import __version__
+from .errors import MeshError, ModelError, SolverError
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_SOLVER = 0, 1, 2, 3
+
+
+class _Stage:
+    """Prints ``what ... done (t s)`` lines to stderr: progress for the stages of a solve."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+
+    def __call__(self, what: str):
+        stage = self
+
+        class _Ctx:
+            def __enter__(self_inner):
+                self_inner.t = time.perf_counter()
+                if not stage.quiet:
+                    print(f"  {what} ...", end="", file=sys.stderr, flush=True)
+
+            def __exit__(self_inner, exc_type, *_):
+                if not stage.quiet:
+                    dt = time.perf_counter() - self_inner.t
+                    print(" done" if exc_type is None else " failed", f"({dt:.2f} s)", file=sys.stderr)
+                return False
+
+        return _Ctx()
+
+
+def _solve(args) -> int:
+    from .modelfile import load_model
+
+    stage = _Stage(args.quiet)
+    model = Path(args.model)
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise ModelError(f"output {out} exists and is not a directory")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with stage(f"reading {model}"):
+            problem = load_model(model)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    if args.solver:
+        from dataclasses import replace
+
+        problem.solver = replace(problem.solver, method=args.solver)
+    if not args.quiet:
+        print(f"  mesh: {problem.mesh.summary()}, {3 * problem.mesh.n_nodes} DOFs", file=sys.stderr)
+    with stage("solving (pattern, assembly, linear solve, stress recovery)"):
+        result = problem.solve()
+    info = result.solver_info
+    if not args.quiet:
+        print(f"  linear solver: {info.method}, {info.n_unknowns} unknowns, {info.iterations} iterations, "
+              f"relative residual {info.relative_residual:.1e}", file=sys.stderr)
+    with stage(f"writing {out}/result.vtu and summary.json"):
+        files = result.write(out)
+    s = result.summary()
+    pk = s["peaks"]
+    print(json.dumps({
+        "result": str(files["vtu"]),
+        "summary": str(files["summary"]),
+        "max_displacement_mm": round(pk["max_displacement"]["value"], 6),
+        "max_von_mises_MPa": round(pk["max_von_mises"]["value"], 6),
+    }))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="fesolver",
+        description="Finite-element stress in the plantar fascia and knee cartilage (units: mm, N, MPa, s).",
+    )
+    p.add_argument("--version", action="version", version=f"fesolver {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("solve", help="solve a model file (TOML) and write result.vtu + summary.json")
+    s.add_argument("model", help="model file (.toml); see README 'Model files'")
+    s.add_argument("-o", "--output", required=True, help="output directory (created if missing)")
+    from .solvers import METHODS
+
+    s.add_argument("--solver", choices=METHODS, help="override [solver].linear of the model file")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress output on stderr")
+    s.add_argument("-v", "--verbose", action="store_true", help="log details (solver, timings)")
+    s.set_defaults(func=_solve)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on bad arguments, 0 on --help
+        return int(exc.code or 0)
+    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+                        format="%(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except (ModelError, MeshError) as exc:
+        print(f"\nerror: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except SolverError as exc:
+        print(f"\nsolver error: {exc}", file=sys.stderr)
+        return EXIT_SOLVER
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

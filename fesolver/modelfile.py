@@ -1,0 +1,337 @@
+"""Model files: a generic linear-elastic problem described in TOML.
+
+The format (all lengths mm, forces N, stresses and moduli MPa, density t/mm^3)::
+
+    title = "Steel cantilever"            # optional
+
+    [mesh]
+    file = "cantilever.msh"               # any meshio format; path relative to this file
+
+    [materials.steel]                     # one table per material; the name is a label
+    model = "linear_elastic"
+    region = "beam"                       # a cell set of the mesh ("all" = every solid element)
+    E = 210000.0                          # Young's modulus [MPa]
+    nu = 0.3                              # Poisson's ratio
+    density = 7.85e-9                     # [t/mm^3], optional, for gravity
+
+    [[boundary]]                          # any number of these
+    name = "clamp"                        # optional label (reactions are reported under it)
+    nodes = "fixed_end"                   # a node set (every named set also gives one), or
+    # box = [[-1, -1, -1], [0.1, 11, 11]] # an axis-aligned box [[xmin, ymin, zmin], [xmax, ymax, zmax]]
+    fix = ["x", "y", "z"]                 # components held at zero, and/or
+    # displacement = { z = -0.5 }         # prescribed components [mm]
+
+    [[load]]
+    type = "force"                        # total force [N] shared equally by the nodes
+    nodes = "tip"                         # or box = ...
+    value = [0.0, 0.0, -100.0]
+
+    [[load]]
+    type = "pressure"                     # [MPa], positive pushes into the body
+    surface = "top"                       # a facet set (physical surface), or box = ... (boundary faces)
+    value = 0.5
+
+    [[load]]
+    type = "traction"                     # force per area [MPa] on a surface
+    surface = "end"
+    value = [0.0, 0.0, -1.0]
+
+    [[load]]
+    type = "gravity"                      # acceleration [mm/s^2] times each material's density
+    value = [0.0, 0.0, -9810.0]
+    # region = "all"                      # cell set or box; body_force takes value in N/mm^3
+
+    [solver]
+    linear = "auto"                       # auto | pardiso | cholmod | scipy | amg
+    rtol = 1e-8                           # iterative solver tolerance
+    maxiter = 2000
+    direct_limit = 100000                 # auto: direct solver up to this many unknowns
+    hex8 = "incompatible"                 # hex8 formulation: incompatible | full
+
+Every mistake -- an unknown key, a wrong type, a value out of range, a missing file, a set that does not
+exist -- raises :class:`~fesolver.errors.ModelError` naming the file, the key and what was expected.
+Model files are data: nothing in them is executed.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from .errors import MeshError, ModelError
+from .loads import COMPONENTS, BodyForce, FixedDisplacement, Gravity, NodalForce, Selection, SurfaceLoad
+from .materials import MATERIAL_MODELS
+from .mesh import read_mesh
+from .solvers import METHODS, LinearSolverOptions
+
+__all__ = ["load_model", "parse_model"]
+
+_LOAD_TYPES = ("force", "pressure", "traction", "body_force", "gravity")
+
+
+class _Table:
+    """Typed access to one TOML table; :meth:`done` reports keys that were never asked for."""
+
+    def __init__(self, file: str, where: str, data: Any):
+        self.file = file
+        self.where = where
+        if not isinstance(data, dict):
+            self.fail(f"{where} must be a table, got {_tname(data)}")
+        self.data = data
+        self.used: set[str] = set()
+
+    def fail(self, msg: str):
+        raise ModelError(f"{self.file}: {msg}")
+
+    def key(self, k: str) -> str:
+        return f"{self.where}.{k}" if self.where else k
+
+    def get(self, k: str, kind: str, required: bool = False, default: Any = None):
+        self.used.add(k)
+        if k not in self.data:
+            if required:
+                self.fail(f"{self.key(k)} is missing (expected {kind})")
+            return default
+        return _check_type(self, k, self.data[k], kind)
+
+    def number(self, k: str, required=False, default=None, lo=None, hi=None, lo_open=False, hi_open=False):
+        v = self.get(k, "number", required, default)
+        if v is None:
+            return None
+        bad = (lo is not None and (v <= lo if lo_open else v < lo)) or (
+            hi is not None and (v >= hi if hi_open else v > hi)
+        )
+        if bad:
+            lb = "" if lo is None else f"{'>' if lo_open else '>='} {lo}"
+            hb = "" if hi is None else f"{'<' if hi_open else '<='} {hi}"
+            self.fail(f"{self.key(k)} must be {' and '.join(s for s in (lb, hb) if s)}, got {v}")
+        return v
+
+    def choice(self, k: str, choices, required=False, default=None):
+        v = self.get(k, "string", required, default)
+        if v is not None and v not in choices:
+            self.fail(f"{self.key(k)} must be one of {list(choices)}, got {v!r}")
+        return v
+
+    def done(self):
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            self.fail(
+                f"unknown key(s) {unknown} in {self.where or 'the top level'}; allowed: {sorted(self.used)}"
+            )
+
+
+def _tname(v) -> str:
+    return {dict: "a table", list: "an array", str: "a string", bool: "a boolean", int: "an integer",
+            float: "a number"}.get(type(v), type(v).__name__)
+
+
+def _check_type(t: _Table, k: str, v, kind: str):
+    if kind == "number":
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            t.fail(f"{t.key(k)} must be a finite number, got {_tname(v)} {v!r}")
+        return float(v)
+    if kind == "integer":
+        if isinstance(v, bool) or not isinstance(v, int):
+            t.fail(f"{t.key(k)} must be an integer, got {_tname(v)} {v!r}")
+        return v
+    if kind == "string":
+        if not isinstance(v, str):
+            t.fail(f"{t.key(k)} must be a string, got {_tname(v)} {v!r}")
+        return v
+    if kind == "vector":
+        if (not isinstance(v, list) or len(v) != 3
+                or any(isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x)
+                       for x in v)):
+            t.fail(f"{t.key(k)} must be an array of 3 numbers [x, y, z], got {v!r}")
+        return tuple(float(x) for x in v)
+    if kind == "box":
+        if not (isinstance(v, list) and len(v) == 2):
+            t.fail(f"{t.key(k)} must be [[xmin, ymin, zmin], [xmax, ymax, zmax]], got {v!r}")
+        lo = _check_type(t, k, v[0], "vector")
+        hi = _check_type(t, k, v[1], "vector")
+        if any(a > b for a, b in zip(lo, hi, strict=True)):
+            t.fail(f"{t.key(k)} must have min <= max in every component, got {v!r}")
+        return (lo, hi)
+    if kind == "components":
+        if not isinstance(v, list) or not v or any(c not in COMPONENTS for c in v) or len(set(v)) != len(v):
+            t.fail(f"{t.key(k)} must be a list of distinct components from ['x', 'y', 'z'], got {v!r}")
+        return list(v)
+    if kind == "table":
+        if not isinstance(v, dict):
+            t.fail(f"{t.key(k)} must be a table, got {_tname(v)}")
+        return v
+    if kind == "array":
+        if not isinstance(v, list):
+            t.fail(f"{t.key(k)} must be an array of tables, got {_tname(v)}")
+        return v
+    raise AssertionError(kind)
+
+
+def _selection(t: _Table, name_key: str, default_all: bool = False) -> Selection:
+    name = t.get(name_key, "string")
+    box = t.get("box", "box")
+    if name is not None and box is not None:
+        t.fail(f"{t.where} gives both {name_key!r} and 'box'; give one")
+    if name is None and box is None:
+        if default_all:
+            return Selection(name="all")
+        t.fail(f"{t.where} needs {name_key!r} (a set name) or 'box' ([[xmin, ymin, zmin], [xmax, ymax, zmax]])")
+    return Selection(name=name) if name is not None else Selection(box=box)
+
+
+def _resolve(file: str, where: str, key: str, fn, sel: Selection) -> None:
+    try:
+        fn()
+    except ModelError as exc:
+        k = f"{where}.{key}" if sel.name is not None else f"{where}.box"
+        raise ModelError(f"{file}: {k}: {exc}") from exc
+
+
+def load_model(path):
+    """Read a model file and its mesh -> :class:`~fesolver.problem.Problem` (validated, not solved)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: model file not found")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ModelError(f"{path}: not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ModelError(f"{path}: not a UTF-8 text file: {exc}") from exc
+    return parse_model(data, path)
+
+
+def parse_model(data: dict, path):
+    """Build a Problem from already-parsed TOML ``data``; ``path`` locates relative files and names errors."""
+    from .problem import Problem
+
+    path = Path(path)
+    file = str(path)
+    top = _Table(file, "", data)
+    title = top.get("title", "string", default=path.stem)
+
+    mesh_t = _Table(file, "mesh", top.get("mesh", "table", required=True))
+    mesh_file = mesh_t.get("file", "string", required=True)
+    mesh_t.done()
+    mesh_path = (path.parent / mesh_file).resolve()
+    if not mesh_path.is_file():
+        raise ModelError(f"{file}: mesh.file = {mesh_file!r}: no such file ({mesh_path})")
+
+    # validate everything that does not need the mesh before reading it
+    mats_raw = top.get("materials", "table", required=True)
+    if not mats_raw:
+        top.fail("[materials] must define at least one material")
+    materials = {}
+    for mname, mraw in mats_raw.items():
+        mt = _Table(file, f"materials.{mname}", mraw)
+        model = mt.choice("model", sorted(MATERIAL_MODELS), default="linear_elastic")
+        cls, required, optional = MATERIAL_MODELS[model]
+        region = mt.get("region", "string", required=True)
+        params = {}
+        for k in required:
+            params[k] = mt.number(k, required=True)
+        for k in optional:
+            v = mt.number(k)
+            if v is not None:
+                params[k] = v
+        mt.done()
+        if model == "linear_elastic":
+            if params["E"] <= 0:
+                mt.fail(f"{mt.key('E')} must be > 0 (Young's modulus in MPa), got {params['E']}")
+            if not (-1.0 < params["nu"] < 0.5):
+                mt.fail(f"{mt.key('nu')} must satisfy -1 < nu < 0.5, got {params['nu']}")
+            if params.get("density", 0.0) < 0:
+                mt.fail(f"{mt.key('density')} must be >= 0 (t/mm^3), got {params['density']}")
+        if region in materials:
+            mt.fail(f"{mt.key('region')}: region {region!r} already has a material")
+        materials[region] = cls(**params, name=mname)
+
+    bcs = []
+    for i, braw in enumerate(top.get("boundary", "array", default=[])):
+        bt = _Table(file, f"boundary[{i}]", braw)
+        name = bt.get("name", "string", default=f"boundary{i}")
+        where = _selection(bt, "nodes")
+        fix = bt.get("fix", "components", default=[])
+        disp_raw = bt.get("displacement", "table", default={})
+        values = {COMPONENTS[c]: 0.0 for c in fix}
+        dt = _Table(file, f"boundary[{i}].displacement", disp_raw)
+        for c in ("x", "y", "z"):
+            v = dt.number(c)
+            if v is not None:
+                if COMPONENTS[c] in values:
+                    bt.fail(f"boundary[{i}]: component {c!r} is both in 'fix' and in 'displacement'")
+                values[COMPONENTS[c]] = v
+        dt.done()
+        if not values:
+            bt.fail(f"boundary[{i}] constrains nothing: give 'fix' and/or 'displacement'")
+        bt.done()
+        bcs.append(FixedDisplacement(where, values, name))
+
+    loads = []
+    for i, lraw in enumerate(top.get("load", "array", default=[])):
+        lt = _Table(file, f"load[{i}]", lraw)
+        kind = lt.choice("type", _LOAD_TYPES, required=True)
+        name = lt.get("name", "string", default=f"load{i}")
+        if kind == "force":
+            loads.append(NodalForce(_selection(lt, "nodes"), lt.get("value", "vector", required=True), name))
+        elif kind == "pressure":
+            loads.append(SurfaceLoad(_selection(lt, "surface"), pressure=lt.number("value", required=True),
+                                     name=name))
+        elif kind == "traction":
+            loads.append(SurfaceLoad(_selection(lt, "surface"), traction=lt.get("value", "vector", required=True),
+                                     name=name))
+        elif kind == "body_force":
+            loads.append(BodyForce(lt.get("value", "vector", required=True), _selection(lt, "region", True), name))
+        else:
+            loads.append(Gravity(lt.get("value", "vector", required=True), _selection(lt, "region", True), name))
+        lt.done()
+
+    st = _Table(file, "solver", top.get("solver", "table", default={}))
+    solver = LinearSolverOptions(
+        method=st.choice("linear", METHODS, default="auto"),
+        rtol=st.number("rtol", default=1e-8, lo=0.0, hi=1.0, lo_open=True, hi_open=True),
+        maxiter=st.get("maxiter", "integer", default=2000),
+        direct_limit=st.get("direct_limit", "integer", default=100_000),
+    )
+    if solver.maxiter < 1:
+        st.fail("solver.maxiter must be >= 1")
+    hex8 = st.choice("hex8", ("incompatible", "full"), default="incompatible")
+    st.done()
+    top.done()
+
+    try:
+        mesh = read_mesh(mesh_path)
+    except MeshError as exc:
+        raise ModelError(f"{file}: mesh.file = {mesh_file!r}: {exc}") from exc
+
+    names = [b.name for b in bcs] + [ld.name for ld in loads]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ModelError(f"{file}: boundary/load names must be unique, repeated: {dup}")
+
+    kwargs = {}
+    import inspect
+
+    if "hex8" in inspect.signature(Problem).parameters:
+        kwargs["hex8"] = hex8
+    # resolve every selection now, so a wrong set name fails before anything is solved or written
+    for i, bc in enumerate(bcs):
+        _resolve(file, f"boundary[{i}]", "nodes", lambda bc=bc: bc.where.nodes(mesh), bc.where)
+    for i, ld in enumerate(loads):
+        if isinstance(ld, NodalForce):
+            _resolve(file, f"load[{i}]", "nodes", lambda ld=ld: ld.where.nodes(mesh), ld.where)
+        elif isinstance(ld, SurfaceLoad):
+            _resolve(file, f"load[{i}]", "surface", lambda ld=ld: ld.where.facets(mesh), ld.where)
+        else:
+            _resolve(file, f"load[{i}]", "region", lambda ld=ld: ld.where.cells(mesh), ld.where)
+        if isinstance(ld, Gravity) and all(m.density == 0 for m in materials.values()):
+            raise ModelError(f"{file}: load[{i}] is gravity but no material defines a density (t/mm^3)")
+    try:
+        problem = Problem(mesh, materials, bcs=bcs, loads=loads, solver=solver, title=title, **kwargs)
+    except ModelError as exc:
+        raise ModelError(f"{file}: [materials]: {exc}") from exc
+    problem.source = file
+    return problem

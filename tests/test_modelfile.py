@@ -1,0 +1,133 @@
+"""Model files: the shipped examples load and solve; every kind of mistake gives a clear ModelError."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fesolver.errors import ModelError
+from fesolver.loads import NodalForce, SurfaceLoad
+from fesolver.modelfile import load_model
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+BASE = """
+title = "t"
+[mesh]
+file = "cantilever.msh"
+[materials.steel]
+region = "beam"
+E = 210000.0
+nu = 0.3
+[[boundary]]
+name = "clamp"
+nodes = "fixed_end"
+fix = ["x", "y", "z"]
+[[load]]
+name = "tip"
+type = "traction"
+surface = "tip"
+value = [0.0, 0.0, -10.0]
+"""
+
+
+@pytest.fixture()
+def workdir(tmp_path):
+    shutil.copy(EXAMPLES / "cantilever" / "cantilever.msh", tmp_path / "cantilever.msh")
+    return tmp_path
+
+
+def write(workdir, text, name="model.toml"):
+    p = workdir / name
+    p.write_text(text)
+    return p
+
+
+def test_base_model_loads(workdir):
+    prob = load_model(write(workdir, BASE))
+    assert prob.title == "t"
+    assert list(prob.materials) == ["beam"]
+    assert isinstance(prob.loads[0], SurfaceLoad)
+    assert prob.bcs[0].values == {0: 0.0, 1: 0.0, 2: 0.0}
+
+
+def test_box_selection_equals_named_set(workdir):
+    named = load_model(write(workdir, BASE))
+    boxed = load_model(write(workdir, BASE.replace('nodes = "fixed_end"', "box = [[0, 0, 0], [0, 10, 10]]"), "b.toml"))
+    a = named.bcs[0].where.nodes(named.mesh)
+    b = boxed.bcs[0].where.nodes(boxed.mesh)
+    assert np.array_equal(np.sort(a), np.sort(b))
+
+
+def test_force_load_is_shared_equally(workdir):
+    text = BASE.replace('type = "traction"\nsurface = "tip"', 'type = "force"\nnodes = "tip"')
+    prob = load_model(write(workdir, text))
+    assert isinstance(prob.loads[0], NodalForce)
+    f, res = prob.load_vector()
+    assert np.allclose(res["tip"], [0.0, 0.0, -10.0])
+    assert np.isclose(f.sum(), -10.0)
+
+
+# each case: (replace this, with this, words the message must contain)
+BAD = [
+    ('E = 210000.0', 'E = -5.0', ["materials.steel.E", "> 0", "-5.0"]),
+    ('nu = 0.3', 'nu = 0.5', ["materials.steel.nu", "0.5"]),
+    ('nu = 0.3', 'nu = "0.3"', ["materials.steel.nu", "number", "string"]),
+    ('E = 210000.0', 'E = 210000.0\nyoung = 3.0', ["unknown key", "young", "materials.steel"]),
+    ('title = "t"', 'title = "t"\ncolour = "red"', ["unknown key", "colour"]),
+    ('file = "cantilever.msh"', 'file = "nope.msh"', ["mesh.file", "nope.msh", "no such file"]),
+    ('region = "beam"', 'region = "femur"', ["region", "femur", "beam"]),
+    ('nodes = "fixed_end"', 'nodes = "heel"', ["boundary[0].nodes", "heel", "fixed_end"]),
+    ('surface = "tip"', 'surface = "sole"', ["load[0].surface", "sole"]),
+    ('surface = "tip"', 'surface = "beam"', ["load[0].surface", "beam"]),
+    ('fix = ["x", "y", "z"]', 'fix = ["x", "w"]', ["boundary[0].fix", "'w'"]),
+    ('fix = ["x", "y", "z"]', '', ["boundary[0]", "constrains nothing"]),
+    ('type = "traction"', 'type = "torque"', ["load[0].type", "torque", "pressure"]),
+    ('value = [0.0, 0.0, -10.0]', 'value = [0.0, -10.0]', ["load[0].value", "3 numbers"]),
+    ('nodes = "fixed_end"', 'nodes = "fixed_end"\nbox = [[0, 0, 0], [1, 1, 1]]', ["both", "box"]),
+    ('nodes = "fixed_end"', 'box = [[1, 0, 0], [0, 10, 10]]', ["boundary[0].box", "min <= max"]),
+    ('nodes = "fixed_end"', 'box = [[500, 500, 500], [600, 600, 600]]', ["boundary[0].box", "selects no nodes"]),
+    ('[mesh]\nfile = "cantilever.msh"', '', ["mesh", "missing"]),
+    ('title = "t"', 'title = "t"\n[solver]\nlinear = "magic"', ["solver.linear", "magic", "pardiso"]),
+    ('title = "t"', 'title = "t"\n[solver]\nrtol = 2.0', ["solver.rtol", "2.0"]),
+    ('[[load]]\nname = "tip"', '[[load]]\nname = "clamp"', ["unique", "clamp"]),
+    ('surface = "tip"\nvalue = [0.0, 0.0, -10.0]', 'surface = "tip"\nvalue = [0.0, 0.0, -10.0]\n'
+     '[[load]]\ntype = "gravity"\nvalue = [0.0, 0.0, -9810.0]', ["gravity", "density"]),
+]
+
+
+@pytest.mark.parametrize("old,new,words", BAD, ids=[f"{i}-{b[2][0]}" for i, b in enumerate(BAD)])
+def test_bad_model_gives_clear_error(workdir, old, new, words):
+    assert old in BASE, old
+    path = write(workdir, BASE.replace(old, new, 1))
+    with pytest.raises(ModelError) as info:
+        load_model(path)
+    msg = str(info.value)
+    assert str(path) in msg, msg
+    for w in words:
+        assert w in msg, f"{w!r} not in: {msg}"
+
+
+def test_not_toml(workdir):
+    path = write(workdir, "this is = = not toml")
+    with pytest.raises(ModelError, match="not valid TOML"):
+        load_model(path)
+
+
+def test_missing_model_file(tmp_path):
+    with pytest.raises(ModelError, match="model file not found"):
+        load_model(tmp_path / "absent.toml")
+
+
+def test_overlapping_regions(workdir):
+    text = BASE + '[materials.more]\nregion = "all"\nE = 1.0\nnu = 0.2\n'
+    with pytest.raises(ModelError, match="overlap"):
+        load_model(write(workdir, text))
+
+
+def test_examples_are_valid():
+    for model in sorted(EXAMPLES.glob("*/model.toml")):
+        load_model(model)
