@@ -312,11 +312,6 @@ def parse_model(data: dict, path):
     if dup:
         raise ModelError(f"{file}: boundary/load names must be unique, repeated: {dup}")
 
-    kwargs = {}
-    import inspect
-
-    if "hex8" in inspect.signature(Problem).parameters:
-        kwargs["hex8"] = hex8
     # resolve every selection now, so a wrong set name fails before anything is solved or written
     for i, bc in enumerate(bcs):
         _resolve(file, f"boundary[{i}]", "nodes", lambda bc=bc: bc.where.nodes(mesh), bc.where)
@@ -330,7 +325,7 @@ def parse_model(data: dict, path):
         if isinstance(ld, Gravity) and all(m.density == 0 for m in materials.values()):
             raise ModelError(f"{file}: load[{i}] is gravity but no material defines a density (t/mm^3)")
     try:
-        problem = Problem(mesh, materials, bcs=bcs, loads=loads, solver=solver, title=title, **kwargs)
+        problem = Problem(mesh, materials, bcs=bcs, loads=loads, solver=solver, title=title, hex8=hex8)
     except ModelError as exc:
         raise ModelError(f"{file}: [materials]: {exc}") from exc
     problem.source = file

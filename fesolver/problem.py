@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .assembly import (
+    FORMULATIONS,
     SparsityPattern,
     assemble_stiffness,
     body_force_vector,
@@ -57,6 +58,9 @@ class Problem:
     loads : list of NodalForce, SurfaceLoad, BodyForce or Gravity
     solver : LinearSolverOptions
     title : str
+    hex8 : {"incompatible", "full"}
+        Formulation of hex8 elements: ``incompatible`` (default; Wilson-Taylor incompatible modes, accurate
+        in bending) or ``full`` (plain trilinear, full integration; locks in bending). Tets ignore it.
     """
 
     mesh: Mesh
@@ -65,8 +69,11 @@ class Problem:
     loads: list = field(default_factory=list)
     solver: LinearSolverOptions = field(default_factory=LinearSolverOptions)
     title: str = ""
+    hex8: str = "incompatible"
 
     def __post_init__(self):
+        if self.hex8 not in FORMULATIONS:
+            raise ValueError(f"hex8 formulation must be one of {list(FORMULATIONS)}, got {self.hex8!r}")
         self._pattern: SparsityPattern | None = None
         self.material_index = self._assign_materials()
 
@@ -106,6 +113,10 @@ class Problem:
         mu = np.array([m.lame[1] for m in mats])
         return [lam[i] for i in self.material_index], [mu[i] for i in self.material_index]
 
+    def formulations(self) -> list[str]:
+        """Element formulation of each solid block (see :data:`fesolver.assembly.FORMULATIONS`)."""
+        return [self.hex8 if b.etype.name == "hex8" else "full" for b in self.mesh.solids]
+
     # -- pieces ---------------------------------------------------------------------------------
     @property
     def pattern(self) -> SparsityPattern:
@@ -118,7 +129,8 @@ class Problem:
         """Global stiffness matrix (CSR, N/mm) of all DOFs."""
         lam, mu = self.lame_per_element()
         blocks = [(b.etype, b.cells) for b in self.mesh.solids]
-        return assemble_stiffness(self.pattern, self.mesh.points, blocks, lam, mu)
+        return assemble_stiffness(self.pattern, self.mesh.points, blocks, lam, mu,
+                                  formulations=self.formulations())
 
     def load_vector(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """External force vector (3 nn,) [N] and the resultant force [N] of each load by name."""

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .assembly import _kernels as K
-from .assembly import quadrature_points
+from .assembly import quadrature_points, strains_hex8_incompatible
 
 if TYPE_CHECKING:
     from .problem import Problem
@@ -241,7 +241,10 @@ def atomic_write(path, writer) -> None:
 
 
 def recover(problem: Problem, u: np.ndarray, reactions, resultants, info) -> Result:
-    """Strains and stresses per element (quadrature average) and per node (region-wise average)."""
+    """Strains and stresses per element (quadrature average) and per node (region-wise average).
+
+    Incompatible-mode hex8 blocks use their enhanced strain (including the condensed internal modes).
+    """
     mesh = problem.mesh
     u = np.ascontiguousarray(u, dtype=np.float64)
     mats = list(problem.materials.values())
@@ -272,6 +275,8 @@ def recover(problem: Problem, u: np.ndarray, reactions, resultants, info) -> Res
     acc_s = np.zeros((m, 6))
     cnt = np.zeros(m)
     cell_strain, cell_stress, out_cells = [], [], []
+    formulations = problem.formulations()
+    lam, mu = problem.lame_per_element() if "incompatible" in formulations else (None, None)
     for k, b in enumerate(mesh.solids):
         et = b.etype
         mid = problem.material_index[k]
@@ -279,12 +284,18 @@ def recover(problem: Problem, u: np.ndarray, reactions, resultants, info) -> Res
         # cell averages over the quadrature points
         xi, _w = et.rule()
         _, wdet = quadrature_points(mesh.points, et, b.cells)
-        eq = np.empty((nel, xi.shape[0], 6))
-        K.strains_at_points(mesh.points, b.cells, np.ascontiguousarray(et.dshape(xi)), u, eq)
+        if formulations[k] == "incompatible":
+            eq = strains_hex8_incompatible(mesh.points, et, b.cells, xi, u, lam[k], mu[k])
+        else:
+            eq = np.empty((nel, xi.shape[0], 6))
+            K.strains_at_points(mesh.points, b.cells, np.ascontiguousarray(et.dshape(xi)), u, eq)
         ec = np.einsum("eqc,eq->ec", eq, wdet) / wdet.sum(axis=1)[:, None]
         # nodal values from each element, at its own nodes
-        en = np.empty((nel, nen, 6))
-        K.strains_at_points(mesh.points, b.cells, np.ascontiguousarray(et.dshape(et.ref_nodes)), u, en)
+        if formulations[k] == "incompatible":
+            en = strains_hex8_incompatible(mesh.points, et, b.cells, et.ref_nodes, u, lam[k], mu[k])
+        else:
+            en = np.empty((nel, nen, 6))
+            K.strains_at_points(mesh.points, b.cells, np.ascontiguousarray(et.dshape(et.ref_nodes)), u, en)
         sc = np.empty_like(ec)
         sn = np.empty_like(en)
         for r, mat in enumerate(mats):

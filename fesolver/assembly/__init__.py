@@ -25,8 +25,10 @@ from .pattern import SparsityPattern, node_to_element
 __all__ = [
     "SparsityPattern",
     "node_to_element",
+    "FORMULATIONS",
     "stiffness_matrices",
     "assemble_stiffness",
+    "strains_hex8_incompatible",
     "quadrature_points",
     "body_force_vector",
     "surface_load_vector",
@@ -46,7 +48,27 @@ def _points(points) -> np.ndarray:
     return p
 
 
-def stiffness_matrices(points, etype: ElementType, conn, lam, mu, out=None):
+#: element formulations: ``full`` (isoparametric, full Gauss integration) or ``incompatible`` (hex8 only:
+#: Wilson's incompatible modes with Taylor's correction, condensed per element; no shear locking in bending)
+FORMULATIONS = ("full", "incompatible")
+
+
+def _check_formulation(etype: ElementType, formulation: str) -> None:
+    if formulation not in FORMULATIONS:
+        raise ValueError(f"unknown element formulation {formulation!r}; allowed: {list(FORMULATIONS)}")
+    if formulation == "incompatible" and etype.name != "hex8":
+        raise ValueError(f"formulation 'incompatible' is for hex8 only, not {etype.name}; use 'full'")
+
+
+def _hex8_reference(etype: ElementType):
+    """Quadrature points, weights, gradients there and at the centre, for the incompatible-mode kernels."""
+    xi, w = etype.rule()
+    dN = np.ascontiguousarray(etype.dshape(xi))
+    dN0 = np.ascontiguousarray(etype.dshape(np.zeros((1, 3)))[0])
+    return np.ascontiguousarray(xi, dtype=np.float64), w, dN, dN0
+
+
+def stiffness_matrices(points, etype: ElementType, conn, lam, mu, out=None, formulation: str = "full"):
     """Element stiffness matrices of a block of isotropic linear-elastic solids.
 
     Parameters
@@ -59,6 +81,9 @@ def stiffness_matrices(points, etype: ElementType, conn, lam, mu, out=None):
         Lamé constants per element.
     out : (nel, 3 nen, 3 nen) float64, optional
         Buffer reused between assemblies.
+    formulation : {"full", "incompatible"}
+        ``incompatible`` (hex8 only): incompatible modes, condensed (see
+        :func:`~fesolver.assembly._kernels.stiffness_hex8_incompatible`).
 
     Returns
     -------
@@ -68,6 +93,7 @@ def stiffness_matrices(points, etype: ElementType, conn, lam, mu, out=None):
     """
     if etype.dim != 3:
         raise ValueError(f"stiffness needs a solid element, got {etype.name}")
+    _check_formulation(etype, formulation)
     conn = _conn(conn)
     nel, nen = conn.shape
     if nen != etype.n_nodes:
@@ -79,21 +105,49 @@ def stiffness_matrices(points, etype: ElementType, conn, lam, mu, out=None):
     if out is None:
         out = np.empty((nel, 3 * nen, 3 * nen))
     detmin = np.empty(nel)
-    K.stiffness_linear_isotropic(_points(points), conn, dN, w, lam, mu, out, detmin)
+    if formulation == "incompatible":
+        xi, w, dN, dN0 = _hex8_reference(etype)
+        K.stiffness_hex8_incompatible(_points(points), conn, dN, xi, w, dN0, lam, mu, out, detmin)
+    else:
+        K.stiffness_linear_isotropic(_points(points), conn, dN, w, lam, mu, out, detmin)
     return out, detmin
 
 
-def assemble_stiffness(pattern: SparsityPattern, points, blocks, lam, mu, buffers=None) -> sp.csr_matrix:
+def strains_hex8_incompatible(points, etype: ElementType, conn, xi_at, u, lam, mu) -> np.ndarray:
+    """Enhanced strains ``(nel, npt, 6)`` (XX YY ZZ XY YZ XZ, tensor shear) of incompatible-mode hex8
+    elements at reference points ``xi_at (npt, 3)``, for nodal displacements ``u (nn, 3)`` [mm].
+
+    The condensed internal parameters are recovered element by element (they depend on ``lam, mu``).
+    """
+    _check_formulation(etype, "incompatible")
+    conn = _conn(conn)
+    nel = conn.shape[0]
+    xi_at = np.ascontiguousarray(np.atleast_2d(xi_at), dtype=np.float64)
+    xi, w, dN, dN0 = _hex8_reference(etype)
+    lam = np.broadcast_to(np.asarray(lam, dtype=np.float64), (nel,)).copy()
+    mu = np.broadcast_to(np.asarray(mu, dtype=np.float64), (nel,)).copy()
+    u = np.ascontiguousarray(u, dtype=np.float64).reshape(-1, 3)
+    out = np.empty((nel, xi_at.shape[0], 6))
+    K.strains_hex8_incompatible_at_points(_points(points), conn, dN, xi, w, dN0,
+                                          np.ascontiguousarray(etype.dshape(xi_at)), xi_at, u, lam, mu, out)
+    return out
+
+
+def assemble_stiffness(pattern: SparsityPattern, points, blocks, lam, mu, buffers=None,
+                       formulations=None) -> sp.csr_matrix:
     """Global stiffness matrix [N/mm] on ``pattern``.
 
     ``blocks`` is a list of ``(ElementType, conn)`` in the order the pattern was built with; ``lam`` and
     ``mu`` are lists of per-element Lamé constants [MPa], one array per block. ``buffers`` (a list, one
-    element-matrix array per block, or ``None``) is reused across calls when given.
+    element-matrix array per block, or ``None``) is reused across calls when given. ``formulations`` (a
+    list, one of :data:`FORMULATIONS` per block, or ``None`` for ``full`` everywhere) picks each block's
+    element formulation.
     """
     data = pattern.zeros()
     for k, (etype, conn) in enumerate(blocks):
         buf = None if buffers is None else buffers[k]
-        Ke, detmin = stiffness_matrices(points, etype, conn, lam[k], mu[k], out=buf)
+        form = "full" if formulations is None else formulations[k]
+        Ke, detmin = stiffness_matrices(points, etype, conn, lam[k], mu[k], out=buf, formulation=form)
         bad = np.flatnonzero(detmin <= 0.0)
         if bad.size:
             raise ValueError(

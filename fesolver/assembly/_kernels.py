@@ -234,6 +234,165 @@ def strains_at_points(points, conn, dN_at, u, out):
 
 
 # ----------------------------------------------------------------------------------------------
+# Hex8 with incompatible modes (Wilson-Taylor QM6, statically condensed)
+# ----------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _hex8_incompatible_matrix(points, conn_e, dN_ref, xi_ref, wq, dN0, le, me, Kf):
+    """Fill ``Kf (33, 33)`` with the stiffness of the 24 nodal and 9 internal DOFs; return the smallest
+    Jacobian determinant met (quadrature points and centre).
+
+    Internal DOF ``24 + 3 k + i`` is component ``i`` of mode ``P_k = 1 - xi_k^2``; its gradient is
+    ``(det J0 / det J) dP_k/dxi_j J0^-1[j, :]`` (Taylor's correction), so that the stiffness formula of
+    :func:`stiffness_linear_isotropic` applies to all 11 "nodes" alike.
+    """
+    Jinv = np.empty((3, 3))
+    J0inv = np.empty((3, 3))
+    G = np.empty((11, 3))
+    Kf[:, :] = 0.0
+    det0 = _jacobian_inverse(points, conn_e, dN0, J0inv)
+    dm = det0
+    if det0 <= 0.0:
+        return dm
+    for q in range(wq.shape[0]):
+        det = _jacobian_inverse(points, conn_e, dN_ref[q], Jinv)
+        if det < dm:
+            dm = det
+        if det <= 0.0:
+            continue
+        _physical_gradients(dN_ref[q], Jinv, G)  # rows 0..7
+        s = det0 / det
+        for k in range(3):
+            for m in range(3):
+                G[8 + k, m] = -2.0 * xi_ref[q, k] * s * J0inv[k, m]
+        wd = wq[q] * det
+        for a in range(11):
+            for b in range(a, 11):
+                dot = G[a, 0] * G[b, 0] + G[a, 1] * G[b, 1] + G[a, 2] * G[b, 2]
+                for i in range(3):
+                    for j in range(3):
+                        v = le * G[a, i] * G[b, j] + me * G[a, j] * G[b, i]
+                        if i == j:
+                            v += me * dot
+                        Kf[3 * a + i, 3 * b + j] += wd * v
+    for a in range(11):
+        for b in range(a + 1, 11):
+            for i in range(3):
+                for j in range(3):
+                    Kf[3 * b + j, 3 * a + i] = Kf[3 * a + i, 3 * b + j]
+    return dm
+
+
+@njit(cache=True, parallel=True)
+def stiffness_hex8_incompatible(points, conn, dN_ref, xi_ref, wq, dN0, lam, mu, Ke, detmin):
+    r"""Hex8 stiffness with Wilson's incompatible modes and Taylor's correction (QM6), condensed.
+
+    The displacement is enriched by :math:`\sum_k P_k(\xi)\,\alpha_k`, :math:`P_k = 1 - \xi_k^2`
+    (:math:`\alpha_k \in \mathbb R^3`, 9 internal DOFs). The modes' gradients use the Jacobian at the
+    element centre, scaled so that they integrate to zero on any shape (which makes the patch test pass):
+
+    .. math::
+        G_{k,m}(\xi) = \frac{\det J_0}{\det J(\xi)}\, \frac{\partial P_k}{\partial \xi_k}\, (J_0^{-1})_{km},
+        \qquad \int_{V_e} G_k \,dV = \det J_0\, J_0^{-T} \int_{\square} \nabla_\xi P_k \,d\xi = 0.
+
+    With the blocks :math:`K_{uu}, K_{u\alpha}, K_{\alpha\alpha}` of :math:`\int [B\ G]^T D [B\ G]\,dV`
+    (formula of :func:`stiffness_linear_isotropic`, 2x2x2 Gauss), the internal DOFs are condensed:
+    :math:`K^e = K_{uu} - K_{u\alpha} K_{\alpha\alpha}^{-1} K_{\alpha u}` (Gaussian elimination of the last
+    9 rows, no pivoting: :math:`K_{\alpha\alpha}` is positive definite). ``xi_ref (nq, 3)`` are the
+    quadrature points, ``dN0 (8, 3)`` the reference gradients at the centre; other arguments as in
+    :func:`stiffness_linear_isotropic` (``detmin`` also counts the centre).
+    """
+    nel = conn.shape[0]
+    for e in prange(nel):
+        Kf = np.empty((33, 33))
+        dm = _hex8_incompatible_matrix(points, conn[e], dN_ref, xi_ref, wq, dN0, lam[e], mu[e], Kf)
+        if dm > 0.0:
+            for p in range(32, 23, -1):
+                piv = Kf[p, p]
+                for r in range(p):
+                    f = Kf[r, p] / piv
+                    if f != 0.0:  # upper triangle only: Kf[p, c] = Kf[c, p]
+                        for c in range(r, p):
+                            Kf[r, c] -= f * Kf[c, p]
+        K = Ke[e]
+        for r in range(24):
+            for c in range(r, 24):
+                K[r, c] = Kf[r, c]
+                K[c, r] = Kf[r, c]
+        detmin[e] = dm
+
+
+@njit(cache=True, parallel=True)
+def strains_hex8_incompatible_at_points(points, conn, dN_ref, xi_ref, wq, dN0, dN_at, xi_at, u, lam, mu,
+                                        out):
+    r"""Enhanced strains of :func:`stiffness_hex8_incompatible` at reference points ``xi_at (npt, 3)``.
+
+    The internal parameters are recovered per element, :math:`\alpha = -K_{\alpha\alpha}^{-1} K_{\alpha u}
+    u_e`, and ``out[e, p] = sym(B u_e + G alpha)`` as ``(xx, yy, zz, xy, yz, xz)`` (tensor shear
+    components, as :func:`strains_at_points`). ``dN_at (npt, 8, 3)`` are the reference gradients at
+    ``xi_at``; the other arguments as in :func:`stiffness_hex8_incompatible`.
+    """
+    nel = conn.shape[0]
+    npt = dN_at.shape[0]
+    for e in prange(nel):
+        Kf = np.empty((33, 33))
+        Jinv = np.empty((3, 3))
+        J0inv = np.empty((3, 3))
+        dNx = np.empty((8, 3))
+        ue = np.empty(24)
+        alpha = np.zeros(9)
+        for a in range(8):
+            for i in range(3):
+                ue[3 * a + i] = u[conn[e, a], i]
+        dm = _hex8_incompatible_matrix(points, conn[e], dN_ref, xi_ref, wq, dN0, lam[e], mu[e], Kf)
+        det0 = _jacobian_inverse(points, conn[e], dN0, J0inv)
+        if dm > 0.0:
+            # Kaa alpha = -Kau ue, by Gaussian elimination (Kaa positive definite)
+            A = np.empty((9, 9))
+            rhs = np.zeros(9)
+            for r in range(9):
+                for c in range(9):
+                    A[r, c] = Kf[24 + r, 24 + c]
+                for c in range(24):
+                    rhs[r] -= Kf[24 + r, c] * ue[c]
+            for p in range(9):
+                for r in range(p + 1, 9):
+                    f = A[r, p] / A[p, p]
+                    for c in range(p, 9):
+                        A[r, c] -= f * A[p, c]
+                    rhs[r] -= f * rhs[p]
+            for p in range(8, -1, -1):
+                s = rhs[p]
+                for c in range(p + 1, 9):
+                    s -= A[p, c] * alpha[c]
+                alpha[p] = s / A[p, p]
+        for p in range(npt):
+            det = _jacobian_inverse(points, conn[e], dN_at[p], Jinv)
+            _physical_gradients(dN_at[p], Jinv, dNx)
+            H = np.zeros((3, 3))
+            for a in range(8):
+                n = conn[e, a]
+                for i in range(3):
+                    for k in range(3):
+                        H[i, k] += u[n, i] * dNx[a, k]
+            if det > 0.0 and dm > 0.0:
+                s = det0 / det
+                for k in range(3):
+                    dP = -2.0 * xi_at[p, k] * s
+                    for m in range(3):
+                        g = dP * J0inv[k, m]
+                        for i in range(3):
+                            H[i, m] += alpha[3 * k + i] * g
+            out[e, p, 0] = H[0, 0]
+            out[e, p, 1] = H[1, 1]
+            out[e, p, 2] = H[2, 2]
+            out[e, p, 3] = 0.5 * (H[0, 1] + H[1, 0])
+            out[e, p, 4] = 0.5 * (H[1, 2] + H[2, 1])
+            out[e, p, 5] = 0.5 * (H[0, 2] + H[2, 0])
+
+
+# ----------------------------------------------------------------------------------------------
 # Sparsity pattern and scatter
 # ----------------------------------------------------------------------------------------------
 
