@@ -11,12 +11,15 @@ A :class:`Mesh` holds the node coordinates [mm], the solid element blocks (tet4,
 Where the sets come from: gmsh physical groups (volumes -> cell sets, surfaces -> facet sets, curves -> line
 sets, points -> node sets; every physical group also gives a node set of the same name), Abaqus ``*NSET`` and
 ``*ELSET``, and for formats without sets (VTU) an integer cell-data array named ``region`` (or
-``gmsh:physical``, ``CellEntityIds``, ``medit:ref``), each value becoming a set ``region<value>``. The cell set
-``all`` and node set ``all`` always exist.
+``gmsh:physical``, ``CellEntityIds``, ``medit:ref``), each value becoming a set ``region<value>`` (unnamed gmsh
+physical groups too). gmsh physical tags count per dimension (volume 1 and surface 1 are different groups). The
+cell set ``all`` and node set ``all`` always exist.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import warnings
 from dataclasses import dataclass, field
@@ -179,12 +182,19 @@ def read_mesh(path, check: bool = True) -> Mesh:
     path = Path(path)
     if not path.is_file():
         raise MeshError(f"{path}: mesh file not found")
+    # meshio prints its reader errors and then calls sys.exit(1) when no reader succeeds; capture the
+    # printout and turn the exit into a MeshError instead of ending the caller's process.
+    out = io.StringIO()
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
             warnings.simplefilter("ignore")
             m = meshio.read(path)
-    except Exception as exc:  # meshio raises many kinds
-        raise MeshError(f"{path}: cannot read mesh ({type(exc).__name__}: {exc})") from exc
+    except (Exception, SystemExit) as exc:  # meshio raises many kinds (and SystemExit)
+        printed = " ".join(out.getvalue().split())
+        detail = printed if isinstance(exc, SystemExit) else f"{type(exc).__name__}: {exc}"
+        if printed and not isinstance(exc, SystemExit):
+            detail += f"; {printed}"
+        raise MeshError(f"{path}: cannot read mesh ({detail or 'unknown meshio error'})") from exc
     return from_meshio(m, source=str(path), check=check)
 
 
@@ -234,36 +244,63 @@ def from_meshio(m, source: str = "<meshio>", check: bool = True) -> Mesh:
     node_sets: dict[str, np.ndarray] = {}
 
     def add_set(name: str, per_block: list) -> None:
+        # per_block[b]: element indices into meshio block b (None or empty: none of that block)
         nodes = []
-        for (kind, k), idx in zip(where, per_block, strict=False):
+        for b, idx in enumerate(per_block[: len(where)]):
             if idx is None:
                 continue
-            idx = np.asarray(idx, dtype=np.int64)
+            idx = np.asarray(idx, dtype=np.int64).ravel()
             if idx.size == 0:
                 continue
-            block_cells = m.cells[[w for w in range(len(where)) if where[w] == (kind, k)][0]].data
-            nodes.append(np.asarray(block_cells)[idx].ravel())
+            kind, k = where[b]
+            block_cells = np.asarray(m.cells[b].data)
+            if idx.min() < 0 or idx.max() >= block_cells.shape[0]:
+                raise MeshError(
+                    f"{source}: set {name!r} references {m.cells[b].type} cells outside "
+                    f"0..{block_cells.shape[0] - 1} of block {b}"
+                )
+            nodes.append(block_cells[idx].ravel())
             if kind == "solid":
-                cell_sets.setdefault(name, {})[k] = idx
+                old = cell_sets.setdefault(name, {}).get(k)
+                cell_sets[name][k] = idx if old is None else np.union1d(old, idx)
             elif kind == "facet":
                 facet_sets.setdefault(name, []).append((facets[k].etype, facets[k].cells[idx]))
             elif kind == "line":
-                line_sets.setdefault(name, {})[k] = idx
+                old = line_sets.setdefault(name, {}).get(k)
+                line_sets[name][k] = idx if old is None else np.union1d(old, idx)
         if nodes:
-            node_sets[name] = np.unique(np.concatenate(nodes))
+            node_sets[name] = np.unique(np.concatenate(nodes).astype(np.int64))
 
-    sets = {k: v for k, v in (m.cell_sets or {}).items() if not k.startswith("gmsh:")}
-    if sets:
-        for name, per_block in sets.items():
-            add_set(name, list(per_block))
-    else:
-        key = next((k for k in _REGION_KEYS if k in (m.cell_data or {})), None)
-        if key is not None:
-            names = {int(v[0]): n for n, v in (m.field_data or {}).items() if len(v) >= 1}
-            values = [np.asarray(a).ravel() for a in m.cell_data[key]]
-            for val in np.unique(np.concatenate(values)):
-                name = names.get(int(val), f"region{int(val)}")
-                add_set(name, [np.flatnonzero(v == val) for v in values])
+    named = {k: v for k, v in (m.cell_sets or {}).items() if not k.startswith("gmsh:")}
+    for name, per_block in named.items():
+        add_set(name, list(per_block))
+    # Region tags (gmsh physical tags, VTU "region", ...): every tag not already given as a named cell set
+    # (gmsh 4.1 files give only the *named* physical groups as cell sets; MSH 2.2 and VTU files give none).
+    # A tag is named through field_data {name: [tag, dim]}; gmsh tags are unique per dimension only.
+    key = next((k for k in _REGION_KEYS if k in (m.cell_data or {})), None)
+    if key is not None:
+        names: dict[tuple, str] = {}
+        for n, v in (m.field_data or {}).items():
+            v = np.asarray(v).ravel()
+            if v.size >= 2:
+                names[(int(v[0]), int(v[1]))] = n
+            elif v.size == 1:
+                names[(int(v[0]), None)] = n
+        kind_dim = {"solid": 3, "facet": 2, "line": 1, "vertex": 0}
+        per_name: dict[str, list] = {}
+        for b, arr in enumerate(m.cell_data[key][: len(where)]):
+            vals = np.asarray(arr).ravel()
+            if vals.size == 0 or not np.issubdtype(vals.dtype, np.number):
+                continue
+            dim = kind_dim.get(where[b][0])
+            for val in np.unique(vals):
+                tag = int(val)
+                name = names.get((tag, dim)) or names.get((tag, None)) or f"region{tag}"
+                if name in named:
+                    continue
+                per_name.setdefault(name, [None] * len(where))[b] = np.flatnonzero(vals == val)
+        for name, per_block in per_name.items():
+            add_set(name, per_block)
     for name, idx in (m.point_sets or {}).items():
         idx = np.asarray(idx, dtype=np.int64)
         if idx.size and (idx.min() < 0 or idx.max() >= nn):
@@ -284,9 +321,11 @@ def from_meshio(m, source: str = "<meshio>", check: bool = True) -> Mesh:
 def check_mesh(mesh: Mesh, degenerate_tol: float = 1e-10) -> None:
     """Raise :class:`MeshError` on inverted or degenerate solids; warn about unreferenced nodes.
 
-    The Jacobian determinant is evaluated at the element nodes and quadrature points. An element is
-    *inverted* if it is negative somewhere and *degenerate* if ``|det J| * ref_volume <= degenerate_tol
-    * h^3`` (``h``: the element's longest corner-to-corner distance).
+    The Jacobian determinant is evaluated at the element corner nodes and quadrature points. With
+    ``h`` the element's longest corner-to-corner distance, an element is *degenerate* if somewhere
+    ``|det J| * ref_volume <= degenerate_tol * h^3`` (zero volume, e.g. coplanar nodes) and *inverted* if
+    somewhere ``det J * ref_volume < -degenerate_tol * h^3`` (clearly negative; round-off around zero on a
+    flat element is reported as degenerate, not inverted).
     """
     from .assembly import _kernels as K
 
@@ -299,10 +338,16 @@ def check_mesh(mesh: Mesh, degenerate_tol: float = 1e-10) -> None:
         det = np.empty((block.cells.shape[0], xi.shape[0]))
         K.jacobian_determinants(mesh.points, block.cells, dN, det)
         corners = mesh.points[block.cells[:, : et.corner_nodes]]
-        h = np.max(np.linalg.norm(corners - corners[:, :1], axis=2), axis=1)
+        h = np.zeros(block.cells.shape[0])
+        for i in range(et.corner_nodes):
+            for j in range(i + 1, et.corner_nodes):
+                h = np.maximum(h, np.linalg.norm(corners[:, i] - corners[:, j], axis=1))
+        ref_volume = float(np.sum(et.rule()[1]))
+        thr = degenerate_tol * h**3 / ref_volume
         dmin = det.min(axis=1)
-        inverted = np.flatnonzero(dmin < 0.0)
-        degenerate = np.flatnonzero((np.abs(det).min(axis=1) <= degenerate_tol * h**3) & (dmin >= 0.0))
+        bad_inv = dmin < -thr
+        inverted = np.flatnonzero(bad_inv)
+        degenerate = np.flatnonzero((np.abs(det).min(axis=1) <= thr) & ~bad_inv)
         if inverted.size:
             problems.append(
                 f"{inverted.size} inverted {et.name} element(s) (negative Jacobian; node order reversed or "
