@@ -68,8 +68,25 @@ def _solve(args) -> int:
         problem.solver = replace(problem.solver, method=args.solver)
     if not args.quiet:
         print(f"  mesh: {problem.mesh.summary()}, {3 * problem.mesh.n_nodes} DOFs", file=sys.stderr)
-    with stage("solving (pattern, assembly, linear solve, stress recovery)"):
-        result = problem.solve()
+    if problem.nonlinear:
+        from .results import StepWriter
+        from .solvers.newton import ConvergenceError
+
+        writer = StepWriter(out) if getattr(problem, "write_steps", True) else None
+        if not args.quiet:
+            print("  finite-strain analysis: Newton over the load factor 0 -> 1", file=sys.stderr)
+        try:
+            result = problem.solve(progress=not args.quiet, on_step=writer)
+        except ConvergenceError as exc:
+            last = getattr(exc, "result", None)
+            if last is not None:
+                files = last.write(out, status="failed", message=str(exc))
+                print(f"  last converged state (load factor {exc.t:.4g}) written to {files['vtu']}",
+                      file=sys.stderr)
+            raise
+    else:
+        with stage("solving (pattern, assembly, linear solve, stress recovery)"):
+            result = problem.solve()
     info = result.solver_info
     if not args.quiet:
         print(f"  linear solver: {info.method}, {info.n_unknowns} unknowns, {info.iterations} iterations, "

@@ -15,6 +15,8 @@ from .errors import ModelError
 from .mesh import Mesh
 
 __all__ = [
+    "LoadCurve",
+    "RAMP",
     "Selection",
     "FixedDisplacement",
     "NodalForce",
@@ -25,6 +27,36 @@ __all__ = [
 ]
 
 COMPONENTS = {"x": 0, "y": 1, "z": 2}
+
+
+@dataclass(frozen=True)
+class LoadCurve:
+    """A piecewise-linear load curve: ``points = ((t0, v0), (t1, v1), ...)`` with increasing times.
+
+    A boundary condition or load scaled by a curve applies ``value * curve(t)`` at pseudo-time ``t``; the
+    analysis runs from ``t = 0`` to ``t = 1``. Outside the given times the curve is held constant.
+
+    >>> LoadCurve(((0.0, 0.0), (0.5, 1.0), (1.0, 0.5)))(0.75)
+    0.75
+    """
+
+    points: tuple[tuple[float, float], ...]
+    name: str = "curve"
+
+    def __post_init__(self):
+        p = np.asarray(self.points, dtype=float)
+        if p.ndim != 2 or p.shape[1] != 2 or p.shape[0] < 1:
+            raise ValueError(f"load curve {self.name!r}: points must be [[t, value], ...], got {self.points}")
+        if not np.all(np.isfinite(p)) or np.any(np.diff(p[:, 0]) <= 0):
+            raise ValueError(f"load curve {self.name!r}: times must be finite and strictly increasing")
+
+    def __call__(self, t: float) -> float:
+        p = np.asarray(self.points, dtype=float)
+        return float(np.interp(t, p[:, 0], p[:, 1]))
+
+
+#: the default load curve: linear ramp from 0 at t = 0 to 1 at t = 1
+RAMP = LoadCurve(((0.0, 0.0), (1.0, 1.0)), name="ramp")
 
 
 @dataclass(frozen=True)
@@ -104,6 +136,7 @@ class FixedDisplacement:
     where: Selection
     values: dict[int, float]
     name: str = "bc"
+    curve: LoadCurve = RAMP
 
 
 @dataclass(frozen=True)
@@ -113,6 +146,7 @@ class NodalForce:
     where: Selection
     total: tuple[float, float, float]
     name: str = "force"
+    curve: LoadCurve = RAMP
 
 
 @dataclass(frozen=True)
@@ -123,6 +157,7 @@ class SurfaceLoad:
     pressure: float = 0.0
     traction: tuple[float, float, float] = (0.0, 0.0, 0.0)
     name: str = "surface"
+    curve: LoadCurve = RAMP
 
 
 @dataclass(frozen=True)
@@ -132,6 +167,7 @@ class BodyForce:
     value: tuple[float, float, float]
     where: Selection = field(default_factory=lambda: Selection(name="all"))
     name: str = "body_force"
+    curve: LoadCurve = RAMP
 
 
 @dataclass(frozen=True)
@@ -141,3 +177,4 @@ class Gravity:
     acceleration: tuple[float, float, float]
     where: Selection = field(default_factory=lambda: Selection(name="all"))
     name: str = "gravity"
+    curve: LoadCurve = RAMP

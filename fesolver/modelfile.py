@@ -61,10 +61,23 @@ from pathlib import Path
 from typing import Any
 
 from .errors import MeshError, ModelError
-from .loads import COMPONENTS, BodyForce, FixedDisplacement, Gravity, NodalForce, Selection, SurfaceLoad
+from .elements.truss import TrussMaterial
+from .loads import (
+    COMPONENTS,
+    RAMP,
+    BodyForce,
+    FixedDisplacement,
+    Gravity,
+    LoadCurve,
+    NodalForce,
+    Selection,
+    SurfaceLoad,
+)
 from .materials import MATERIAL_MODELS
 from .mesh import read_mesh
+from .problem import ANALYSES, FINITE_STRAIN_FORMULATIONS
 from .solvers import METHODS, LinearSolverOptions
+from .solvers.newton import NewtonOptions
 
 __all__ = ["load_model", "parse_model"]
 
@@ -159,6 +172,10 @@ def _check_type(t: _Table, k: str, v, kind: str):
         if not isinstance(v, list) or not v or any(c not in COMPONENTS for c in v) or len(set(v)) != len(v):
             t.fail(f"{t.key(k)} must be a list of distinct components from ['x', 'y', 'z'], got {v!r}")
         return list(v)
+    if kind == "boolean":
+        if not isinstance(v, bool):
+            t.fail(f"{t.key(k)} must be true or false, got {_tname(v)} {v!r}")
+        return v
     if kind == "table":
         if not isinstance(v, dict):
             t.fail(f"{t.key(k)} must be a table, got {_tname(v)}")
@@ -237,6 +254,12 @@ def parse_model(data: dict, path):
             v = mt.number(k)
             if v is not None:
                 params[k] = v
+        if getattr(cls, "fibre_reinforced", False):
+            fibre = mt.get("fibre", "vector")
+            if fibre is not None:
+                if sum(x * x for x in fibre) == 0.0:
+                    mt.fail(f"{mt.key('fibre')} must be a non-zero direction, got {list(fibre)}")
+                params["fibre"] = fibre
         mt.done()
         if model == "linear_elastic":
             if params["E"] <= 0:
@@ -247,7 +270,46 @@ def parse_model(data: dict, path):
                 mt.fail(f"{mt.key('density')} must be >= 0 (t/mm^3), got {params['density']}")
         if region in materials:
             mt.fail(f"{mt.key('region')}: region {region!r} already has a material")
-        materials[region] = cls(**params, name=mname)
+        try:
+            materials[region] = cls(**params, name=mname)
+        except (ValueError, TypeError) as exc:
+            mt.fail(f"[materials.{mname}] (model {model!r}): {exc}")
+
+    curves = {"ramp": RAMP}
+    for cname, craw in top.get("curves", "table", default={}).items():
+        ct = _Table(file, f"curves.{cname}", craw)
+        pts = ct.get("points", "array", required=True)
+        ct.done()
+        if (not pts or any(not isinstance(pt, list) or len(pt) != 2 or any(
+                isinstance(x, bool) or not isinstance(x, (int, float)) for x in pt) for pt in pts)):
+            ct.fail(f"curves.{cname}.points must be [[t, value], ...] with numbers, got {pts!r}")
+        try:
+            curves[cname] = LoadCurve(tuple((float(a), float(b)) for a, b in pts), name=cname)
+        except ValueError as exc:
+            ct.fail(f"curves.{cname}.points: {exc}")
+
+    def curve_of(t: _Table):
+        name = t.get("curve", "string", default="ramp")
+        if name not in curves:
+            t.fail(f"{t.key('curve')} = {name!r} is not a defined curve; defined: {sorted(curves)}")
+        return curves[name]
+
+    trusses = {}
+    for tname, traw in top.get("trusses", "table", default={}).items():
+        tt = _Table(file, f"trusses.{tname}", traw)
+        region = tt.get("region", "string", required=True)
+        law = tt.choice("law", ("linear", "toe_linear"), default="linear")
+        kwargs = {"law": law, "E": tt.number("E"), "area": tt.number("area", required=True),
+                  "k": tt.number("k"), "toe_strain": tt.number("toe_strain", default=0.03),
+                  "prestrain": tt.number("prestrain", default=0.0)}
+        tension = tt.get("tension_only", "boolean")
+        if tension is not None:
+            kwargs["tension_only"] = tension
+        tt.done()
+        try:
+            trusses[region] = TrussMaterial(**kwargs, name=tname)
+        except (ValueError, TypeError) as exc:
+            tt.fail(f"[trusses.{tname}]: {exc}")
 
     bcs = []
     for i, braw in enumerate(top.get("boundary", "array", default=[])):
@@ -268,25 +330,29 @@ def parse_model(data: dict, path):
         if not values:
             bt.fail(f"boundary[{i}] constrains nothing: give 'fix' and/or 'displacement'")
         bt.done()
-        bcs.append(FixedDisplacement(where, values, name))
+        bcs.append(FixedDisplacement(where, values, name, curve=curve_of(bt)))
 
     loads = []
     for i, lraw in enumerate(top.get("load", "array", default=[])):
         lt = _Table(file, f"load[{i}]", lraw)
         kind = lt.choice("type", _LOAD_TYPES, required=True)
         name = lt.get("name", "string", default=f"load{i}")
+        curve = curve_of(lt)
         if kind == "force":
-            loads.append(NodalForce(_selection(lt, "nodes"), lt.get("value", "vector", required=True), name))
+            loads.append(NodalForce(_selection(lt, "nodes"), lt.get("value", "vector", required=True), name,
+                                    curve=curve))
         elif kind == "pressure":
             loads.append(SurfaceLoad(_selection(lt, "surface"), pressure=lt.number("value", required=True),
-                                     name=name))
+                                     name=name, curve=curve))
         elif kind == "traction":
             loads.append(SurfaceLoad(_selection(lt, "surface"), traction=lt.get("value", "vector", required=True),
-                                     name=name))
+                                     name=name, curve=curve))
         elif kind == "body_force":
-            loads.append(BodyForce(lt.get("value", "vector", required=True), _selection(lt, "region", True), name))
+            loads.append(BodyForce(lt.get("value", "vector", required=True), _selection(lt, "region", True), name,
+                                   curve=curve))
         else:
-            loads.append(Gravity(lt.get("value", "vector", required=True), _selection(lt, "region", True), name))
+            loads.append(Gravity(lt.get("value", "vector", required=True), _selection(lt, "region", True), name,
+                                 curve=curve))
         lt.done()
 
     st = _Table(file, "solver", top.get("solver", "table", default={}))
@@ -299,7 +365,32 @@ def parse_model(data: dict, path):
     if solver.maxiter < 1:
         st.fail("solver.maxiter must be >= 1")
     hex8 = st.choice("hex8", ("incompatible", "full"), default="incompatible")
+    analysis = st.choice("analysis", ANALYSES, default="auto")
+    formulation = st.choice("formulation", FINITE_STRAIN_FORMULATIONS, default="standard")
+    nt = _Table(file, "solver.newton", st.get("newton", "table", default={}))
+    newton_kw = {}
+    for key in ("initial_step", "min_step", "max_step", "rtol_residual", "rtol_energy", "growth", "cutback"):
+        v = nt.number(key, lo=0.0, lo_open=True)
+        if v is not None:
+            newton_kw[key] = v
+    for key in ("max_iterations", "easy_iterations"):
+        v = nt.get(key, "integer")
+        if v is not None:
+            if v < 1:
+                nt.fail(f"{nt.key(key)} must be >= 1, got {v}")
+            newton_kw[key] = v
+    ls = nt.get("line_search", "boolean")
+    if ls is not None:
+        newton_kw["line_search"] = ls
+    nt.done()
+    try:
+        newton = NewtonOptions(**newton_kw)
+    except ValueError as exc:
+        nt.fail(f"[solver.newton]: {exc}")
     st.done()
+    ot = _Table(file, "output", top.get("output", "table", default={}))
+    write_steps = ot.get("steps", "boolean", default=True)
+    ot.done()
     top.done()
 
     try:
@@ -325,8 +416,11 @@ def parse_model(data: dict, path):
         if isinstance(ld, Gravity) and all(m.density == 0 for m in materials.values()):
             raise ModelError(f"{file}: load[{i}] is gravity but no material defines a density (t/mm^3)")
     try:
-        problem = Problem(mesh, materials, bcs=bcs, loads=loads, solver=solver, title=title, hex8=hex8)
-    except ModelError as exc:
-        raise ModelError(f"{file}: [materials]: {exc}") from exc
+        problem = Problem(mesh, materials, bcs=bcs, loads=loads, solver=solver, title=title, hex8=hex8,
+                          analysis=analysis, newton=newton, trusses=trusses,
+                          finite_strain_formulation=formulation)
+    except (ModelError, ValueError) as exc:
+        raise ModelError(f"{file}: {exc}") from exc
     problem.source = file
+    problem.write_steps = write_steps
     return problem

@@ -39,21 +39,28 @@ from .materials import LinearElastic
 from .mesh import Mesh
 from .results import Result, recover
 from .solvers import LinearSolverOptions, rigid_body_modes, solve_linear
+from .solvers.newton import NewtonOptions
 
-__all__ = ["Problem"]
+__all__ = ["Problem", "ANALYSES"]
+
+#: analysis kinds of :class:`Problem`
+ANALYSES = ("auto", "linear", "nonlinear")
+#: finite-strain element formulations: plain displacement, or mean dilatation (locking-free, uncoupled materials)
+FINITE_STRAIN_FORMULATIONS = ("standard", "mean_dilatation")
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Problem:
-    """A small-strain linear-elastic problem.
+    """A solid-mechanics problem: linear elastic (small strain) or finite strain (Newton).
 
     Parameters
     ----------
     mesh : Mesh
     materials : dict
-        Region (cell-set name) -> material. Every solid element must get exactly one material.
+        Region (cell-set name) -> material (:class:`~fesolver.materials.LinearElastic` or a hyperelastic
+        material of :mod:`fesolver.materials.hyperelastic`). Every solid element must get exactly one.
     bcs : list of FixedDisplacement
     loads : list of NodalForce, SurfaceLoad, BodyForce or Gravity
     solver : LinearSolverOptions
@@ -61,6 +68,17 @@ class Problem:
     hex8 : {"incompatible", "full"}
         Formulation of hex8 elements: ``incompatible`` (default; Wilson-Taylor incompatible modes, accurate
         in bending) or ``full`` (plain trilinear, full integration; locks in bending). Tets ignore it.
+        The finite-strain analysis uses ``full``.
+    analysis : {"auto", "linear", "nonlinear"}
+        ``auto``: finite strain (Newton) when a material is hyperelastic or the model has trusses, small
+        strain otherwise. ``linear`` with hyperelastic materials uses their small-strain moduli.
+        ``nonlinear`` with linear-elastic materials treats them as St Venant-Kirchhoff (large rotations).
+    newton : NewtonOptions
+    trusses : dict
+        Line-set name -> :class:`~fesolver.elements.truss.TrussMaterial` (finite-strain analysis only).
+    finite_strain_formulation : {"standard", "mean_dilatation"}
+        ``mean_dilatation`` (three-field, element-constant pressure; uncoupled materials only) does not lock
+        for nearly incompressible tissue.
     """
 
     mesh: Mesh
@@ -70,12 +88,65 @@ class Problem:
     solver: LinearSolverOptions = field(default_factory=LinearSolverOptions)
     title: str = ""
     hex8: str = "incompatible"
+    analysis: str = "auto"
+    newton: NewtonOptions = field(default_factory=NewtonOptions)
+    trusses: dict = field(default_factory=dict)
+    finite_strain_formulation: str = "standard"
 
     def __post_init__(self):
+        if self.finite_strain_formulation not in FINITE_STRAIN_FORMULATIONS:
+            raise ValueError(f"finite_strain_formulation must be one of {list(FINITE_STRAIN_FORMULATIONS)}, "
+                             f"got {self.finite_strain_formulation!r}")
         if self.hex8 not in FORMULATIONS:
             raise ValueError(f"hex8 formulation must be one of {list(FORMULATIONS)}, got {self.hex8!r}")
+        if self.analysis not in ANALYSES:
+            raise ValueError(f"analysis must be one of {list(ANALYSES)}, got {self.analysis!r}")
         self._pattern: SparsityPattern | None = None
         self.material_index = self._assign_materials()
+        self.truss_index = self._assign_trusses()
+        if self.trusses and self.analysis == "linear":
+            raise ModelError("trusses need the finite-strain analysis (analysis 'auto' or 'nonlinear')")
+
+    @property
+    def nonlinear(self) -> bool:
+        """True when the problem is solved at finite strain with Newton's method."""
+        if self.analysis != "auto":
+            return self.analysis == "nonlinear"
+        return bool(self.trusses) or any(not isinstance(m, LinearElastic) for m in self.materials.values())
+
+    def linear_materials(self) -> list[LinearElastic]:
+        """Each material as a linear-elastic one (hyperelastic ones by their small-strain moduli)."""
+        out = []
+        for name, m in self.materials.items():
+            if isinstance(m, LinearElastic):
+                out.append(m)
+            else:
+                E, nu = m.small_strain_moduli()
+                out.append(LinearElastic(E, nu, density=m.density, name=name))
+        return out
+
+    def _assign_trusses(self) -> list[np.ndarray]:
+        """Per line block, the index (into ``self.trusses``) of each truss's material (-1: none)."""
+        mesh = self.mesh
+        idx = [np.full(b.cells.shape[0], -1, dtype=np.int64) for b in mesh.lines]
+        for m, region in enumerate(self.trusses):
+            if region not in mesh.line_sets:
+                raise ModelError(
+                    f"truss region {region!r} is not a line set of {mesh.source}; line sets: "
+                    f"{sorted(mesh.line_sets)}"
+                )
+            for k, cells in mesh.line_sets[region].items():
+                if np.any(idx[k][cells] >= 0):
+                    raise ModelError(f"truss regions overlap at {region!r}; each line needs one material")
+                idx[k][cells] = m
+        if self.trusses:
+            for k, i in enumerate(idx):
+                if np.any(i < 0):
+                    raise ModelError(
+                        f"{int(np.sum(i < 0))} line elements of block {k} have no truss material; give every "
+                        f"line set a truss material or remove the lines from the mesh"
+                    )
+        return idx
 
     # -- materials ------------------------------------------------------------------------------
     def _assign_materials(self) -> list[np.ndarray]:
@@ -108,7 +179,7 @@ class Problem:
         return idx
 
     def lame_per_element(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        mats = list(self.materials.values())
+        mats = self.linear_materials()
         lam = np.array([m.lame[0] for m in mats])
         mu = np.array([m.lame[1] for m in mats])
         return [lam[i] for i in self.material_index], [mu[i] for i in self.material_index]
@@ -122,6 +193,8 @@ class Problem:
     def pattern(self) -> SparsityPattern:
         if self._pattern is None:
             conns = [b.cells for b in self.mesh.solids]
+            if self.trusses:
+                conns += [b.cells for b in self.mesh.lines]
             self._pattern = SparsityPattern(self.mesh.n_nodes, conns)
         return self._pattern
 
@@ -133,11 +206,20 @@ class Problem:
                                   formulations=self.formulations())
 
     def load_vector(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """External force vector (3 nn,) [N] and the resultant force [N] of each load by name."""
+        """External force vector (3 nn,) [N] at full load and the resultant force [N] of each load by name."""
+        f = np.zeros(3 * self.mesh.n_nodes)
+        resultants: dict[str, np.ndarray] = {}
+        for ld, fl in self.load_vectors():
+            resultants[ld.name] = fl.reshape(-1, 3).sum(axis=0)
+            f += fl
+        return f, resultants
+
+    def load_vectors(self) -> list[tuple[object, np.ndarray]]:
+        """Each load with its nodal force vector (3 nn,) [N] at full magnitude (reference configuration)."""
         mesh = self.mesh
         f = np.zeros(3 * mesh.n_nodes)
-        resultants: dict[str, np.ndarray] = {}
-        mats = list(self.materials.values())
+        out = []
+        mats = self.materials.values()
         for ld in self.loads:
             if isinstance(ld, NodalForce):
                 nodes = ld.where.nodes(mesh)
@@ -166,9 +248,8 @@ class Problem:
                     fl += body_force_vector(mesh.points, b.etype, b.cells[sel], bq, degree=degree)
             else:
                 raise TypeError(f"unknown load type {type(ld).__name__}")
-            resultants[ld.name] = fl.reshape(-1, 3).sum(axis=0)
-            f += fl
-        return f, resultants
+            out.append((ld, fl))
+        return out
 
     def constraints(self) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """Constrained DOFs, their prescribed values [mm], and the DOFs of each boundary condition.
@@ -200,8 +281,19 @@ class Problem:
         return fixed, values[fixed], per_bc
 
     # -- solve ----------------------------------------------------------------------------------
-    def solve(self) -> Result:
-        """Assemble, apply constraints, solve and recover strains and stresses."""
+    def solve(self, progress: bool = False, on_step=None) -> Result:
+        """Solve and recover strains and stresses.
+
+        Small strain: one linear solve. Finite strain: Newton over the load curves (``progress`` shows a
+        bar; ``on_step(t, result)`` is called with the result of every converged step).
+        """
+        if self.nonlinear:
+            from .nonlinear import solve_finite_strain
+
+            return solve_finite_strain(self, progress=progress, on_step=on_step)
+        return self._solve_linear()
+
+    def _solve_linear(self) -> Result:
         timings: dict[str, float] = {}
         t = time.perf_counter()
         _ = self.pattern

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from .problem import Problem
     from .solvers import LinearSolveInfo
 
-__all__ = ["Result", "recover", "von_mises", "principal_stresses", "atomic_write", "UNITS"]
+__all__ = ["Result", "recover", "recover_with", "output_mesh", "von_mises", "principal_stresses", "atomic_write",
+           "StepWriter", "UNITS"]
 
 #: units of every output field
 UNITS = {
@@ -41,6 +42,8 @@ UNITS = {
     "min_principal": "MPa",
     "reaction_force": "N",
     "load_resultant": "N",
+    "axial_force": "N",
+    "axial_stress": "MPa",
     "length": "mm",
 }
 
@@ -110,6 +113,12 @@ class Result:
     solver_info: LinearSolveInfo
     timings: dict[str, float] = field(default_factory=dict)
     n_free: int = 0
+    #: load factor the result belongs to (finite-strain analysis; 1 = end of the load)
+    load_factor: float = 1.0
+    #: converged Newton steps (:class:`~fesolver.solvers.newton.StepRecord`), empty for a linear analysis
+    steps: list = field(default_factory=list)
+    #: per truss block, :class:`~fesolver.elements.truss.TrussResponse` (force [N], stress [MPa], stretch)
+    trusses: list = field(default_factory=list)
 
     @property
     def mesh(self):
@@ -176,7 +185,31 @@ class Result:
             "regions": per_region,
             "reactions_N": {k: v.tolist() for k, v in self.reactions.items()},
             "load_resultants_N": {k: v.tolist() for k, v in self.load_resultants.items()},
+            **self._nonlinear_summary(),
         }
+
+    def _nonlinear_summary(self) -> dict:
+        if not self.steps and not self.trusses:
+            return {"analysis": "linear"}
+        out = {
+            "analysis": "finite_strain",
+            "stress_measure": "Cauchy (true) stress",
+            "strain_measure": "Green-Lagrange strain",
+            "load_factor": self.load_factor,
+            "newton_steps": [
+                {"t": r.t, "iterations": r.iterations, "relative_residuals": r.residuals} for r in self.steps
+            ],
+        }
+        if self.trusses:
+            force = np.concatenate([t.force for t in self.trusses])
+            stress = np.concatenate([t.stress for t in self.trusses])
+            out["trusses"] = {
+                "elements": int(force.size),
+                "max_axial_force_N": float(force.max()),
+                "max_axial_stress_MPa": float(stress.max()),
+                "slack_elements": int(np.sum(force == 0.0)),
+            }
+        return out
 
     # -- files ----------------------------------------------------------------------------------
     def to_meshio(self):
@@ -208,17 +241,61 @@ class Result:
             cell_data["min_principal"].append(cp[:, 0])
             cell_data["material"].append(self.material_id[k])
             cell_data["element_id"].append(offsets[k] + np.arange(b.cells.shape[0], dtype=np.int64))
-        return meshio.Mesh(self.out_points, cells, point_data=point_data, cell_data=cell_data)
+        points = self.out_points
+        if self.trusses:
+            points, point_data = self._add_trusses(cells, cell_data, point_data)
+        return meshio.Mesh(points, cells, point_data=point_data, cell_data=cell_data)
 
-    def write(self, outdir) -> dict[str, Path]:
-        """Write ``result.vtu`` and ``summary.json`` into ``outdir`` (each written whole, then renamed)."""
+    def _add_trusses(self, cells, cell_data, point_data):
+        """Append the truss (line) blocks with axial force [N], stress [MPa] and stretch as cell data.
+
+        Truss nodes get their own output points (appended); solid-only fields are NaN on lines and
+        truss-only fields NaN on solids.
+        """
+        lines = [b.cells for b in self.mesh.lines]
+        extra = np.unique(np.concatenate([c.ravel() for c in lines]))
+        base = self.out_points.shape[0]
+        remap = np.full(self.mesh.n_nodes, -1, dtype=np.int64)
+        remap[extra] = base + np.arange(extra.size)
+        points = np.vstack([self.out_points, self.mesh.points[extra]])
+        pd = {}
+        for key, val in point_data.items():
+            if key == "displacement":
+                pd[key] = np.vstack([val, self.displacement[extra]])
+            elif key == "node_id":
+                pd[key] = np.concatenate([val, extra])
+            else:
+                pad = np.full((extra.size,) + val.shape[1:], np.nan)
+                pd[key] = np.concatenate([val, pad])
+        n_solid_blocks = len(cells)
+        for key in list(cell_data):
+            for c in lines:
+                shape = (c.shape[0],) + cell_data[key][0].shape[1:]
+                fill = -1 if np.issubdtype(cell_data[key][0].dtype, np.integer) else np.nan
+                cell_data[key].append(np.full(shape, fill, dtype=cell_data[key][0].dtype))
+        for key in ("axial_force", "axial_stress", "stretch"):
+            cell_data[key] = [np.full(cells[k][1].shape[0], np.nan) for k in range(n_solid_blocks)]
+        for c, t in zip(lines, self.trusses, strict=True):
+            cells.append(("line", remap[c]))
+            cell_data["axial_force"].append(t.force)
+            cell_data["axial_stress"].append(t.stress)
+            cell_data["stretch"].append(t.stretch)
+        return points, pd
+
+    def write(self, outdir, status: str = "ok", message: str = "") -> dict[str, Path]:
+        """Write ``result.vtu`` and ``summary.json`` into ``outdir`` (each written whole, then renamed).
+
+        ``status`` ("ok" or "failed") and ``message`` go into the summary (a failed finite-strain run writes
+        its last converged state with ``status = "failed"``).
+        """
         outdir = Path(outdir)
         outdir.mkdir(parents=True, exist_ok=True)
         m = self.to_meshio()
         vtu = outdir / "result.vtu"
         summ = outdir / "summary.json"
         atomic_write(vtu, lambda p: m.write(p, file_format="vtu"))
-        text = json.dumps(self.summary(), indent=2)
+        summary = {"status": status, **({"message": message} if message else {}), **self.summary()}
+        text = json.dumps(summary, indent=2)
         atomic_write(summ, lambda p: Path(p).write_text(text))
         return {"vtu": vtu, "summary": summ}
 
@@ -240,17 +317,16 @@ def atomic_write(path, writer) -> None:
         raise
 
 
-def recover(problem: Problem, u: np.ndarray, reactions, resultants, info) -> Result:
-    """Strains and stresses per element (quadrature average) and per node (region-wise average).
+def output_mesh(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
+    """Output-point numbering: one copy of each node per material region that uses it.
 
-    Incompatible-mode hex8 blocks use their enhanced strain (including the condensed internal modes).
+    Returns ``new_id (n_regions, nn)`` (output point of node ``n`` in region ``r``, -1 if unused; a single
+    row shared by all regions when there is one region) and ``out_node (m,)`` (input node of each output point).
     """
     mesh = problem.mesh
-    u = np.ascontiguousarray(u, dtype=np.float64)
-    mats = list(problem.materials.values())
-    regions = list(problem.materials)
-    n_reg = len(regions)
-    # output points: one copy of each node per material region that uses it
+    n_reg = len(problem.materials)
+    if n_reg == 1:
+        return np.arange(mesh.n_nodes)[None, :], np.arange(mesh.n_nodes)
     used = np.zeros((n_reg, mesh.n_nodes), dtype=bool)
     for k, b in enumerate(mesh.solids):
         mid = problem.material_index[k]
@@ -258,51 +334,76 @@ def recover(problem: Problem, u: np.ndarray, reactions, resultants, info) -> Res
             sel = mid == r
             if sel.any():
                 used[r, b.cells[sel].ravel()] = True
-    if n_reg == 1:
-        new_id = np.arange(mesh.n_nodes)[None, :]
-        out_node = np.arange(mesh.n_nodes)
-    else:
-        new_id = np.full((n_reg, mesh.n_nodes), -1, dtype=np.int64)
-        counts = used.sum(axis=1)
-        start = np.concatenate([[0], np.cumsum(counts)])
-        out_node = np.empty(start[-1], dtype=np.int64)
-        for r in range(n_reg):
-            nodes = np.flatnonzero(used[r])
-            new_id[r, nodes] = start[r] + np.arange(nodes.size)
-            out_node[start[r]:start[r + 1]] = nodes
+    new_id = np.full((n_reg, mesh.n_nodes), -1, dtype=np.int64)
+    start = np.concatenate([[0], np.cumsum(used.sum(axis=1))])
+    out_node = np.empty(start[-1], dtype=np.int64)
+    for r in range(n_reg):
+        nodes = np.flatnonzero(used[r])
+        new_id[r, nodes] = start[r] + np.arange(nodes.size)
+        out_node[start[r]:start[r + 1]] = nodes
+    return new_id, out_node
+
+
+def small_strain_tensors(problem: Problem, u: np.ndarray):
+    """Evaluator for :func:`recover_with`: small strain and linear-elastic stress at reference points.
+
+    Incompatible-mode hex8 blocks use their enhanced strain (including the condensed internal modes).
+    """
+    mesh = problem.mesh
+    mats = problem.linear_materials()
+    formulations = problem.formulations()
+    lam, mu = problem.lame_per_element() if "incompatible" in formulations else (None, None)
+
+    def evaluate(k: int, xi: np.ndarray):
+        b = mesh.solids[k]
+        et = b.etype
+        if formulations[k] == "incompatible":
+            eps = strains_hex8_incompatible(mesh.points, et, b.cells, xi, u, lam[k], mu[k])
+        else:
+            eps = np.empty((b.cells.shape[0], xi.shape[0], 6))
+            K.strains_at_points(mesh.points, b.cells, np.ascontiguousarray(et.dshape(xi)), u, eps)
+        sig = np.empty_like(eps)
+        mid = problem.material_index[k]
+        for r, mat in enumerate(mats):
+            sel = mid == r
+            if sel.any():
+                sig[sel] = mat.stress(eps[sel])
+        return eps, sig
+
+    return evaluate
+
+
+def recover(problem: Problem, u: np.ndarray, reactions, resultants, info) -> Result:
+    """Small-strain strains and stresses per element (quadrature average) and per node (region-wise)."""
+    u = np.ascontiguousarray(u, dtype=np.float64)
+    return recover_with(problem, u, small_strain_tensors(problem, u), reactions, resultants, info)
+
+
+def recover_with(problem: Problem, u: np.ndarray, evaluate, reactions, resultants, info) -> Result:
+    """Cell averages and region-wise nodal averages of the tensors ``evaluate(block, xi)`` returns.
+
+    ``evaluate(k, xi)`` gives ``(strain, stress)``, each ``(nel, npt, 6)``, for solid block ``k`` at the
+    reference points ``xi``; cell values are averaged over the quadrature points with the reference volume
+    weights, point values are each element's values at its nodes averaged over the elements of a region.
+    """
+    mesh = problem.mesh
+    new_id, out_node = output_mesh(problem)
+    n_reg = len(problem.materials)
     m = out_node.size
     acc_e = np.zeros((m, 6))
     acc_s = np.zeros((m, 6))
     cnt = np.zeros(m)
     cell_strain, cell_stress, out_cells = [], [], []
-    formulations = problem.formulations()
-    lam, mu = problem.lame_per_element() if "incompatible" in formulations else (None, None)
     for k, b in enumerate(mesh.solids):
         et = b.etype
         mid = problem.material_index[k]
-        nel, nen = b.cells.shape
-        # cell averages over the quadrature points
         xi, _w = et.rule()
         _, wdet = quadrature_points(mesh.points, et, b.cells)
-        if formulations[k] == "incompatible":
-            eq = strains_hex8_incompatible(mesh.points, et, b.cells, xi, u, lam[k], mu[k])
-        else:
-            eq = np.empty((nel, xi.shape[0], 6))
-            K.strains_at_points(mesh.points, b.cells, np.ascontiguousarray(et.dshape(xi)), u, eq)
-        ec = np.einsum("eqc,eq->ec", eq, wdet) / wdet.sum(axis=1)[:, None]
-        # nodal values from each element, at its own nodes
-        if formulations[k] == "incompatible":
-            en = strains_hex8_incompatible(mesh.points, et, b.cells, et.ref_nodes, u, lam[k], mu[k])
-        else:
-            en = np.empty((nel, nen, 6))
-            K.strains_at_points(mesh.points, b.cells, np.ascontiguousarray(et.dshape(et.ref_nodes)), u, en)
-        sc = np.empty_like(ec)
-        sn = np.empty_like(en)
-        for r, mat in enumerate(mats):
-            sel = mid == r
-            if sel.any():
-                sc[sel] = mat.stress(ec[sel])
-                sn[sel] = mat.stress(en[sel])
+        eq, sq = evaluate(k, xi)
+        wsum = wdet.sum(axis=1)[:, None]
+        ec = np.einsum("eqc,eq->ec", eq, wdet) / wsum
+        sc = np.einsum("eqc,eq->ec", sq, wdet) / wsum
+        en, sn = evaluate(k, np.ascontiguousarray(et.ref_nodes, dtype=np.float64))
         oc = new_id[mid[:, None], b.cells] if n_reg > 1 else b.cells.copy()
         flat = oc.ravel()
         cnt += np.bincount(flat, minlength=m)
@@ -324,8 +425,36 @@ def recover(problem: Problem, u: np.ndarray, reactions, resultants, info) -> Res
         point_strain=acc_e / cnt,
         point_stress=acc_s / cnt,
         material_id=[np.asarray(i) for i in problem.material_index],
-        regions=regions,
+        regions=list(problem.materials),
         reactions=reactions,
         load_resultants=resultants,
         solver_info=info,
     )
+
+
+class StepWriter:
+    """Writes each converged load step as ``steps/step_NNNN.vtu`` and keeps ``result.pvd`` (a ParaView
+    time series over the load factor) up to date; every file is written whole, then renamed."""
+
+    def __init__(self, outdir):
+        self.outdir = Path(outdir)
+        self.entries: list[tuple[float, str]] = []
+
+    def __call__(self, t: float, result: Result) -> None:
+        steps = self.outdir / "steps"
+        steps.mkdir(parents=True, exist_ok=True)
+        name = f"steps/step_{len(self.entries) + 1:04d}.vtu"
+        m = result.to_meshio()
+        atomic_write(self.outdir / name, lambda p: m.write(p, file_format="vtu"))
+        self.entries.append((t, name))
+        self.write_pvd()
+
+    def write_pvd(self) -> None:
+        rows = "\n".join(f'    <DataSet timestep="{t:.10g}" group="" part="0" file="{f}"/>' for t, f in self.entries)
+        text = (
+            '<?xml version="1.0"?>\n'
+            "<!-- fesolver result series; timestep = load factor (0..1); units: mm, N, MPa -->\n"
+            '<VTKFile type="Collection" version="0.1" byte_order="LittleEndian">\n'
+            f"  <Collection>\n{rows}\n  </Collection>\n</VTKFile>\n"
+        )
+        atomic_write(self.outdir / "result.pvd", lambda p: Path(p).write_text(text))

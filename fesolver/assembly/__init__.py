@@ -34,6 +34,7 @@ __all__ = [
     "surface_load_vector",
     "element_dofs",
     "add_element_vectors",
+    "finite_strain_response",
 ]
 
 
@@ -230,3 +231,51 @@ def surface_load_vector(points, ftype: ElementType, conn, pressure=0.0, traction
     fe = np.empty((nf, 3 * ftype.n_nodes))
     K.surface_load_vectors(p, conn, N, dN, w, pr, tr, fe)
     return add_element_vectors(fe, conn, p.size)
+
+
+def finite_strain_response(points, etype: ElementType, conn, u, model, params, fibres=None,
+                           want_tangent: bool = True, fe=None, Ke=None):
+    """Total-Lagrangian internal forces, tangents and energies of a block of solids.
+
+    Parameters
+    ----------
+    points : (nn, 3) float64, mm (reference configuration)
+    etype : ElementType (tet4, tet10, hex8; full integration)
+    conn : (nel, nen) int
+    u : (nn, 3) float64, mm
+    model : int or (nel,) int
+        Material id(s) of :mod:`fesolver.materials._kernels`.
+    params : (npar,) or (nel, npar) float64
+        Material parameters (MPa).
+    fibres : (3,) or (nel, 3) float64, optional
+        Unit fibre direction in the reference configuration (fibre models only).
+    want_tangent : bool
+    fe, Ke : optional output buffers ``(nel, 3 nen)`` and ``(nel, 3 nen, 3 nen)``.
+
+    Returns
+    -------
+    fe : (nel, 3 nen) N; Ke : (nel, 3 nen, 3 nen) N/mm or None; energy : (nel,) N mm;
+    jmin : (nel,) smallest det F at the quadrature points (<= 0: inverted).
+    """
+    from . import _kernels_tl as KT
+
+    conn = _conn(conn)
+    nel, nen = conn.shape
+    xi, w = etype.rule()
+    dN = np.ascontiguousarray(etype.dshape(xi))
+    params = np.ascontiguousarray(np.broadcast_to(np.atleast_1d(np.asarray(params, dtype=np.float64)),
+                                                  (nel, np.atleast_1d(params).shape[-1])))
+    if fibres is None:
+        fibres = (1.0, 0.0, 0.0)
+    fibres = np.ascontiguousarray(np.broadcast_to(np.asarray(fibres, dtype=np.float64), (nel, 3)))
+    if fe is None:
+        fe = np.empty((nel, 3 * nen))
+    if Ke is None:
+        Ke = np.empty((nel, 3 * nen, 3 * nen)) if want_tangent else np.empty((1, 1, 1))
+    energy = np.empty(nel)
+    jmin = np.empty(nel)
+    u = np.ascontiguousarray(u, dtype=np.float64).reshape(-1, 3)
+    models = np.ascontiguousarray(np.broadcast_to(np.asarray(model, dtype=np.int64), (nel,)))
+    KT.residual_tangent_tl(_points(points), conn, dN, w, u, models, params, fibres, bool(want_tangent),
+                           fe, Ke, energy, jmin)
+    return fe, (Ke if want_tangent else None), energy, jmin

@@ -1,12 +1,42 @@
-"""Constitutive models. Parameters in MPa; densities in t/mm^3."""
+"""Constitutive models. Parameters in MPa; densities in t/mm^3.
+
+* :mod:`~fesolver.materials.linear`: isotropic linear elasticity (small strain);
+* :mod:`~fesolver.materials.hyperelastic`: St Venant-Kirchhoff, neo-Hookean, Mooney-Rivlin, second-order
+  polynomial, Ogden, and fibre-reinforced (tension-only fibres) models for finite strain; their stress and
+  tangent are evaluated by the numba kernels in :mod:`~fesolver.materials._kernels`.
+"""
 
 from __future__ import annotations
 
+from .hyperelastic import (
+    MODELS as _HYPERELASTIC_MODELS,
+)
+from .hyperelastic import (
+    FibreNeoHookean,
+    MooneyRivlin,
+    NeoHookean,
+    Ogden,
+    Polynomial2,
+    StVenantKirchhoff,
+    TransIsoMooneyRivlin,
+)
 from .linear import LinearElastic, stiffness_from_young_poisson
 
-__all__ = ["LinearElastic", "stiffness_from_young_poisson", "MATERIAL_MODELS"]
+__all__ = [
+    "LinearElastic",
+    "stiffness_from_young_poisson",
+    "StVenantKirchhoff",
+    "NeoHookean",
+    "MooneyRivlin",
+    "Polynomial2",
+    "Ogden",
+    "TransIsoMooneyRivlin",
+    "FibreNeoHookean",
+    "MATERIAL_MODELS",
+]
 
-#: model-file name -> (class, required keys, optional keys)
+#: model-file name -> (class or factory, required keys, optional keys)
 MATERIAL_MODELS = {
     "linear_elastic": (LinearElastic, ("E", "nu"), ("density",)),
+    **_HYPERELASTIC_MODELS,
 }

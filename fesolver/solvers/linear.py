@@ -55,12 +55,16 @@ class LinearSolverOptions:
         Iteration limit of the iterative solver.
     direct_limit : int
         ``auto`` uses a direct solver up to this many unknowns.
+    positive_definite : bool
+        The matrix is known to be positive definite (Cholesky for PARDISO); ``False`` (Newton tangents,
+        which can be indefinite) uses PARDISO's symmetric-indefinite factorisation.
     """
 
     method: str = "auto"
     rtol: float = 1e-8
     maxiter: int = 2000
     direct_limit: int = 100_000
+    positive_definite: bool = True
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -119,6 +123,18 @@ def rigid_body_modes(points: np.ndarray) -> np.ndarray:
     return B.reshape(3 * n, 6)
 
 
+_PARDISO: dict[int, object] = {}
+
+
+def _pardiso(mtype: int):
+    """One PARDISO handle per matrix type (creating one searches for the MKL library: ~0.3 s)."""
+    if mtype not in _PARDISO:
+        import pypardiso
+
+        _PARDISO[mtype] = pypardiso.PyPardisoSolver(mtype=mtype)
+    return _PARDISO[mtype]
+
+
 def _choose(n: int, opts: LinearSolverOptions) -> str:
     if opts.method != "auto":
         if opts.method not in available_methods():
@@ -173,13 +189,13 @@ def solve_linear(A: sp.spmatrix, b: np.ndarray, options: LinearSolverOptions | N
         return np.zeros(n), LinearSolveInfo(method, n, 0, 0.0, time.perf_counter() - t0)
     try:
         if method == "pardiso":
-            import pypardiso
-
-            solver = pypardiso.PyPardisoSolver(mtype=2)  # real symmetric positive definite
+            solver = _pardiso(2 if opts.positive_definite else -2)  # real symmetric (pos. def. / indefinite)
             U = sp.triu(A, format="csr")
             U.sort_indices()
-            x = solver.solve(U, b)
-            solver.free_memory(everything=True)
+            try:
+                x = solver.solve(U, b)
+            finally:
+                solver.free_memory(everything=True)
         elif method == "cholmod":
             from sksparse.cholmod import cholesky
 

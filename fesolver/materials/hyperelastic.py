@@ -1,0 +1,578 @@
+"""Finite-strain hyperelastic materials (total Lagrangian).
+
+Each material is a frozen dataclass holding its parameters [MPa]; :attr:`model_id` and :attr:`params` are what
+the compiled kernel :func:`fesolver.materials._kernels.pk2_and_tangent` reads (the maths is in its docstring).
+:meth:`pk2` and :meth:`stress` call the kernel from Python, for tests and post-processing.
+
+Examples
+--------
+>>> import numpy as np
+>>> from fesolver.materials.hyperelastic import NeoHookean
+>>> mat = NeoHookean(E=1.0, nu=0.45)
+>>> F = np.array([[1.0, 0.1, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])  # simple shear, gamma = 0.1
+>>> sigma = mat.stress(F)
+>>> round(float(sigma[0, 1]), 6) == round(0.1 * mat.mu, 6)  # sigma_12 = mu * gamma
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from . import _kernels
+
+__all__ = [
+    "StVenantKirchhoff",
+    "NeoHookean",
+    "MooneyRivlin",
+    "Polynomial2",
+    "Ogden",
+    "TransIsoMooneyRivlin",
+    "FibreNeoHookean",
+    "MODELS",
+]
+
+
+def _fail(mat, msg: str):
+    raise ValueError(f"{type(mat).__name__} {mat.name!r}: {msg}")
+
+
+def _finite(mat, **values):
+    for k, v in values.items():
+        if not np.isfinite(v):
+            _fail(mat, f"{k} must be a finite number, got {v}")
+
+
+def _check_E_nu(mat, E: float, nu: float):
+    if E <= 0.0:
+        _fail(mat, f"E must be > 0 MPa (Young's modulus), got {E}")
+    if not (-1.0 < nu < 0.5):
+        _fail(mat, f"nu must satisfy -1 < nu < 0.5 (Poisson's ratio; 0.5 is incompressible), got {nu}")
+
+
+def _check_fibre(mat):
+    _finite(mat, c3=mat.c3, c4=mat.c4, c5=mat.c5, lam_max=mat.lam_max)
+    if mat.c3 < 0.0:
+        _fail(mat, f"c3 must be >= 0 MPa (fibre toe-region stress scale), got {mat.c3}")
+    if mat.c4 < 0.0:
+        _fail(mat, f"c4 must be >= 0 (dimensionless fibre uncrimping rate), got {mat.c4}")
+    if mat.c5 < 0.0:
+        _fail(mat, f"c5 must be >= 0 MPa (modulus of straightened fibres), got {mat.c5}")
+    if mat.lam_max < 1.0:
+        _fail(mat, f"lam_max must be >= 1 (fibre stretch at which fibres are straight), got {mat.lam_max}")
+    a = np.asarray(mat.fibre, dtype=np.float64)
+    if a.shape != (3,) or not np.all(np.isfinite(a)) or np.linalg.norm(a) == 0.0:
+        _fail(mat, f"fibre must be a non-zero 3-vector (reference fibre direction), got {mat.fibre}")
+    object.__setattr__(mat, "fibre", tuple(float(x) for x in a / np.linalg.norm(a)))
+
+
+def _E_nu_from_K_mu(K: float, mu: float) -> tuple[float, float]:
+    return 9.0 * K * mu / (3.0 * K + mu), (3.0 * K - 2.0 * mu) / (2.0 * (3.0 * K + mu))
+
+
+def _lame(E: float, nu: float) -> tuple[float, float]:
+    return E * nu / ((1.0 + nu) * (1.0 - 2.0 * nu)), E / (2.0 * (1.0 + nu))
+
+
+class _Hyperelastic:
+    """Shared behaviour: kernel parameters, Python-level stress evaluation, density check."""
+
+    model_id: ClassVar[int]
+    fibre_reinforced: ClassVar[bool] = False
+    _fields: ClassVar[tuple[str, ...]]
+
+    @property
+    def params(self) -> np.ndarray:
+        """Parameter vector read by the kernel (float64, see :mod:`fesolver.materials._kernels`)."""
+        return np.array([getattr(self, f) for f in self._fields], dtype=np.float64)
+
+    def small_strain_moduli(self) -> tuple[float, float]:
+        """``(E, nu)`` of the tangent at the reference state (fibres, if any, are slack there)."""
+        raise NotImplementedError
+
+    @property
+    def lame(self) -> tuple[float, float]:
+        """Lamé constants ``(lambda, mu)`` [MPa] of the tangent at the reference state."""
+        return _lame(*self.small_strain_moduli())
+
+    def _check_density(self):
+        if not np.isfinite(self.density) or self.density < 0.0:
+            _fail(self, f"density must be >= 0 t/mm^3, got {self.density}")
+
+    def _fibre_dirs(self, a0, shape) -> np.ndarray:
+        if a0 is None:
+            a0 = self.fibre if self.fibre_reinforced else (0.0, 0.0, 0.0)
+        a = np.asarray(a0, dtype=np.float64)
+        if a.shape[-1:] != (3,):
+            raise ValueError(f"a0 must have shape (3,) or (..., 3), got {a.shape}")
+        if self.fibre_reinforced:
+            n = np.linalg.norm(a, axis=-1, keepdims=True)
+            if np.any(n == 0.0):
+                raise ValueError("a0: fibre directions must be non-zero")
+            a = a / n
+        return np.ascontiguousarray(np.broadcast_to(a, shape + (3,)))
+
+    def pk2(self, C, a0=None) -> tuple[np.ndarray, np.ndarray, np.ndarray | float]:
+        """Second Piola-Kirchhoff stress, material tangent and strain energy at ``C``.
+
+        Parameters
+        ----------
+        C : (3, 3) or (..., 3, 3) array_like
+            Right Cauchy-Green tensor(s), symmetric, ``det C > 0``.
+        a0 : (3,) or (..., 3) array_like, optional
+            Reference fibre direction(s), normalised here; default :attr:`fibre` (fibre models), ignored by
+            isotropic models.
+
+        Returns
+        -------
+        S : (..., 3, 3) ndarray
+            Second Piola-Kirchhoff stress [MPa].
+        D : (..., 6, 6) ndarray
+            Tangent ``dS/dE`` [MPa], Voigt order 11 22 33 12 23 13, engineering shear strains.
+        W : float or (...) ndarray
+            Strain-energy density [MPa = mJ/mm^3].
+        """
+        C = np.asarray(C, dtype=np.float64)
+        if C.shape[-2:] != (3, 3):
+            raise ValueError(f"C must have shape (3, 3) or (..., 3, 3), got {C.shape}")
+        batch = C.shape[:-2]
+        Cf = np.ascontiguousarray(C.reshape(-1, 3, 3))
+        a = self._fibre_dirs(a0, batch).reshape(-1, 3)
+        n = Cf.shape[0]
+        S = np.empty((n, 3, 3))
+        D = np.empty((n, 6, 6))
+        W = np.empty(n)
+        _kernels.pk2_and_tangent_points(self.model_id, self.params, Cf, a, S, D, W)
+        if np.any(np.isinf(W)):
+            raise ValueError(f"{type(self).__name__} {self.name!r}: det C <= 0 (inverted material)")
+        S = S.reshape(batch + (3, 3))
+        D = D.reshape(batch + (6, 6))
+        return S, D, (float(W[0]) if not batch else W.reshape(batch))
+
+    def stress(self, F, a0=None) -> np.ndarray:
+        """Cauchy stress [MPa] ``(..., 3, 3)`` for deformation gradient(s) ``F (..., 3, 3)`` with ``det F > 0``."""
+        F = np.asarray(F, dtype=np.float64)
+        if F.shape[-2:] != (3, 3):
+            raise ValueError(f"F must have shape (3, 3) or (..., 3, 3), got {F.shape}")
+        if np.any(np.linalg.det(F) <= 0.0):
+            raise ValueError(f"{type(self).__name__} {self.name!r}: det F must be > 0")
+        C = np.swapaxes(F, -1, -2) @ F
+        S, _, _ = self.pk2(C, a0)
+        Ff = np.ascontiguousarray(F.reshape(-1, 3, 3))
+        sig = np.empty_like(Ff)
+        _kernels.cauchy_from_pk2_points(Ff, np.ascontiguousarray(S.reshape(-1, 3, 3)), sig)
+        return sig.reshape(F.shape)
+
+
+@dataclass(frozen=True)
+class StVenantKirchhoff(_Hyperelastic):
+    """St Venant-Kirchhoff material (kernel model 0): linear S-E law, for checks and small strains only.
+
+    Parameters
+    ----------
+    E : float
+        Young's modulus [MPa], > 0.
+    nu : float
+        Poisson's ratio [-], -1 < nu < 0.5.
+    density : float
+        Mass density [t/mm^3].
+    name : str
+        Label used in error messages and outputs.
+    """
+
+    E: float
+    nu: float
+    density: float = 0.0
+    name: str = "st_venant_kirchhoff"
+
+    model_id: ClassVar[int] = _kernels.ST_VENANT_KIRCHHOFF
+    _fields: ClassVar[tuple[str, ...]] = ("E", "nu")
+
+    def __post_init__(self):
+        _finite(self, E=self.E, nu=self.nu)
+        _check_E_nu(self, self.E, self.nu)
+        self._check_density()
+
+    def small_strain_moduli(self) -> tuple[float, float]:
+        return float(self.E), float(self.nu)
+
+
+@dataclass(frozen=True)
+class NeoHookean(_Hyperelastic):
+    """Compressible neo-Hookean material, FEBio "neo-Hookean" (kernel model 1).
+
+    ``W = mu/2 (I1 - 3) - mu ln J + lam/2 (ln J)^2``; cartilage (instantaneous response), generic soft tissue.
+
+    Parameters
+    ----------
+    E : float
+        Young's modulus at the reference state [MPa], > 0.
+    nu : float
+        Poisson's ratio at the reference state [-], -1 < nu < 0.5.
+    density : float
+        Mass density [t/mm^3].
+    name : str
+        Label used in error messages and outputs.
+
+    Examples
+    --------
+    >>> m = NeoHookean.from_mu_kappa(mu=1.0, kappa=100.0)
+    >>> round(m.mu, 12), round(m.nu, 6)  # nu = (3 kappa - 2 mu) / (2 (3 kappa + mu))
+    (1.0, 0.495017)
+    """
+
+    E: float
+    nu: float
+    density: float = 0.0
+    name: str = "neo_hookean"
+
+    model_id: ClassVar[int] = _kernels.NEO_HOOKEAN
+    _fields: ClassVar[tuple[str, ...]] = ("E", "nu")
+
+    def __post_init__(self):
+        _finite(self, E=self.E, nu=self.nu)
+        _check_E_nu(self, self.E, self.nu)
+        self._check_density()
+
+    @classmethod
+    def from_lame(cls, mu: float, lam: float, **kw) -> NeoHookean:
+        """From the Lamé constants [MPa] (``mu > 0``, ``lam > -2 mu / 3``)."""
+        return cls(E=mu * (3.0 * lam + 2.0 * mu) / (lam + mu), nu=lam / (2.0 * (lam + mu)), **kw)
+
+    @classmethod
+    def from_mu_kappa(cls, mu: float, kappa: float, **kw) -> NeoHookean:
+        """From the shear and bulk moduli [MPa]."""
+        E, nu = _E_nu_from_K_mu(kappa, mu)
+        return cls(E=E, nu=nu, **kw)
+
+    @property
+    def mu(self) -> float:
+        """Shear modulus [MPa]."""
+        return self.E / (2.0 * (1.0 + self.nu))
+
+    def small_strain_moduli(self) -> tuple[float, float]:
+        return float(self.E), float(self.nu)
+
+
+@dataclass(frozen=True)
+class MooneyRivlin(_Hyperelastic):
+    """Uncoupled Mooney-Rivlin material, FEBio "Mooney-Rivlin" (kernel model 2).
+
+    ``W = c1 (I1~ - 3) + c2 (I2~ - 3) + k/2 (ln J)^2`` with isochoric invariants; shear modulus ``2 (c1 + c2)``.
+
+    Parameters
+    ----------
+    c1, c2 : float
+        Mooney-Rivlin coefficients [MPa], ``c1 + c2 > 0``.
+    k : float
+        Bulk modulus [MPa], > 0 (``k`` of 100-1000 x ``c1`` for nearly incompressible tissue).
+    density : float
+        Mass density [t/mm^3].
+    name : str
+        Label used in error messages and outputs.
+    """
+
+    c1: float
+    c2: float
+    k: float
+    density: float = 0.0
+    name: str = "mooney_rivlin"
+
+    model_id: ClassVar[int] = _kernels.MOONEY_RIVLIN
+    _fields: ClassVar[tuple[str, ...]] = ("c1", "c2", "k")
+
+    def __post_init__(self):
+        _finite(self, c1=self.c1, c2=self.c2, k=self.k)
+        if self.c1 + self.c2 <= 0.0:
+            _fail(self, f"c1 + c2 must be > 0 MPa (shear modulus is 2 (c1 + c2)), got c1 + c2 = {self.c1 + self.c2}")
+        if self.k <= 0.0:
+            _fail(self, f"k must be > 0 MPa (bulk modulus), got {self.k}")
+        self._check_density()
+
+    def small_strain_moduli(self) -> tuple[float, float]:
+        return _E_nu_from_K_mu(self.k, 2.0 * (self.c1 + self.c2))
+
+
+@dataclass(frozen=True)
+class Polynomial2(_Hyperelastic):
+    """Uncoupled second-order polynomial, Abaqus ``*HYPERELASTIC, POLYNOMIAL, N=2`` (kernel model 3).
+
+    ``W = sum_{1<=i+j<=2} Cij (I1~ - 3)^i (I2~ - 3)^j + (J - 1)^2 / D1 + (J - 1)^4 / D2``;
+    shear modulus ``2 (C10 + C01)``, bulk modulus ``2 / D1``. Encapsulated plantar soft tissue.
+
+    Parameters
+    ----------
+    C10, C01, C20, C11, C02 : float
+        Polynomial coefficients [MPa]; ``C10 + C01 > 0``.
+    D1 : float
+        Compressibility [1/MPa], > 0 (``D1 = 0``, Abaqus's incompressible limit, needs a mixed formulation).
+    D2 : float
+        Second compressibility [1/MPa], >= 0; 0 omits the quartic volumetric term.
+    density : float
+        Mass density [t/mm^3].
+    name : str
+        Label used in error messages and outputs.
+    """
+
+    C10: float
+    C01: float
+    C20: float
+    C11: float
+    C02: float
+    D1: float
+    D2: float = 0.0
+    density: float = 0.0
+    name: str = "polynomial2"
+
+    model_id: ClassVar[int] = _kernels.POLYNOMIAL2
+    _fields: ClassVar[tuple[str, ...]] = ("C10", "C01", "C20", "C11", "C02", "D1", "D2")
+
+    def __post_init__(self):
+        _finite(self, **{f: getattr(self, f) for f in self._fields})
+        if self.C10 + self.C01 <= 0.0:
+            _fail(
+                self,
+                f"C10 + C01 must be > 0 MPa (shear modulus is 2 (C10 + C01)), got C10 + C01 = {self.C10 + self.C01}",
+            )
+        if self.D1 <= 0.0:
+            _fail(self, f"D1 must be > 0 1/MPa (bulk modulus is 2 / D1; D1 = 0 is incompressible), got {self.D1}")
+        if self.D2 < 0.0:
+            _fail(self, f"D2 must be >= 0 1/MPa (0 omits the term), got {self.D2}")
+        self._check_density()
+
+    def small_strain_moduli(self) -> tuple[float, float]:
+        return _E_nu_from_K_mu(2.0 / self.D1, 2.0 * (self.C10 + self.C01))
+
+
+@dataclass(frozen=True)
+class Ogden(_Hyperelastic):
+    """Uncoupled Ogden material with up to three terms (kernel model 4).
+
+    ``W = sum_p 2 mu_p / alpha_p^2 (l1~^a_p + l2~^a_p + l3~^a_p - 3) + K/2 (ln J)^2`` (Abaqus normalisation of
+    the deviatoric part, FEBio's volumetric term); shear modulus ``sum(mu)``. Heel pad, skin.
+
+    Parameters
+    ----------
+    mu : tuple of float
+        ``mu_p`` [MPa], 1 to 3 values; ``sum(mu) > 0``.
+    alpha : tuple of float
+        ``alpha_p`` [-], non-zero, as many as ``mu``.
+    K : float
+        Bulk modulus [MPa], > 0.
+    density : float
+        Mass density [t/mm^3].
+    name : str
+        Label used in error messages and outputs.
+
+    Notes
+    -----
+    Parameters published for Ogden's original form ``W = sum_p mu_p / alpha_p (l1^a_p + ...)`` (shear modulus
+    ``sum(mu_p alpha_p) / 2``) convert with :meth:`from_classical`.
+    """
+
+    mu: tuple[float, ...]
+    alpha: tuple[float, ...]
+    K: float
+    density: float = 0.0
+    name: str = "ogden"
+
+    model_id: ClassVar[int] = _kernels.OGDEN
+
+    def __post_init__(self):
+        mu = tuple(float(x) for x in np.atleast_1d(np.asarray(self.mu, dtype=np.float64)))
+        alpha = tuple(float(x) for x in np.atleast_1d(np.asarray(self.alpha, dtype=np.float64)))
+        object.__setattr__(self, "mu", mu)
+        object.__setattr__(self, "alpha", alpha)
+        if not 1 <= len(mu) <= 3:
+            _fail(self, f"mu must have 1 to 3 terms, got {len(mu)}")
+        if len(alpha) != len(mu):
+            _fail(self, f"alpha must have as many terms as mu ({len(mu)}), got {len(alpha)}")
+        _finite(self, **{f"mu{p + 1}": v for p, v in enumerate(mu)}, K=self.K)
+        _finite(self, **{f"alpha{p + 1}": v for p, v in enumerate(alpha)})
+        for p, a in enumerate(alpha):
+            if a == 0.0:
+                _fail(self, f"alpha{p + 1} must be non-zero, got {a}")
+        if sum(mu) <= 0.0:
+            _fail(
+                self,
+                f"mu: sum(mu) must be > 0 MPa (shear modulus at the reference state; otherwise the material is not "
+                f"positive definite), got {sum(mu)}",
+            )
+        if self.K <= 0.0:
+            _fail(self, f"K must be > 0 MPa (bulk modulus), got {self.K}")
+        self._check_density()
+
+    @classmethod
+    def from_terms(
+        cls,
+        mu1: float,
+        alpha1: float,
+        K: float,
+        mu2: float | None = None,
+        alpha2: float | None = None,
+        mu3: float | None = None,
+        alpha3: float | None = None,
+        **kw,
+    ) -> Ogden:
+        """Build from scalar keys (model files): ``mu1, alpha1, K`` and optionally ``mu2, alpha2, mu3, alpha3``."""
+        mu = [mu1]
+        alpha = [alpha1]
+        for p, (m, a) in enumerate(((mu2, alpha2), (mu3, alpha3)), start=2):
+            if (m is None) != (a is None):
+                raise ValueError(f"Ogden {kw.get('name', 'ogden')!r}: mu{p} and alpha{p} must be given together")
+            if m is not None:
+                mu.append(m)
+                alpha.append(a)
+        if mu3 is not None and mu2 is None:
+            raise ValueError(f"Ogden {kw.get('name', 'ogden')!r}: mu3 given without mu2")
+        return cls(mu=tuple(mu), alpha=tuple(alpha), K=K, **kw)
+
+    @classmethod
+    def from_classical(cls, mu, alpha, K: float, **kw) -> Ogden:
+        """From Ogden's original form ``W = sum_p mu_p / alpha_p (l1~^a_p + l2~^a_p + l3~^a_p - 3)``.
+
+        Converts ``mu_p -> mu_p alpha_p / 2`` (same energy).
+
+        >>> Ogden.from_classical(mu=[0.5], alpha=[4.0], K=10.0).mu
+        (1.0,)
+        """
+        mu = np.atleast_1d(np.asarray(mu, dtype=np.float64))
+        alpha = np.atleast_1d(np.asarray(alpha, dtype=np.float64))
+        if mu.shape != alpha.shape:
+            raise ValueError(f"Ogden {kw.get('name', 'ogden')!r}: mu and alpha must have the same number of terms")
+        return cls(mu=tuple(mu * alpha / 2.0), alpha=tuple(alpha), K=K, **kw)
+
+    @property
+    def params(self) -> np.ndarray:
+        p = np.zeros(8)
+        p[0] = len(self.mu)
+        for i, (m, a) in enumerate(zip(self.mu, self.alpha, strict=True)):
+            p[1 + 2 * i] = m
+            p[2 + 2 * i] = a
+        p[7] = self.K
+        return p
+
+    def small_strain_moduli(self) -> tuple[float, float]:
+        return _E_nu_from_K_mu(self.K, sum(self.mu))
+
+
+@dataclass(frozen=True)
+class TransIsoMooneyRivlin(_Hyperelastic):
+    """Transversely isotropic Mooney-Rivlin, Weiss et al. (1996), FEBio "trans iso Mooney-Rivlin" (model 5).
+
+    Uncoupled Mooney-Rivlin matrix plus tension-only fibres along ``a0`` acting on the isochoric fibre stretch
+    ``lam~ = (J^-2/3 a0.C.a0)^1/2``: ``lam~ dW/dlam~ = c3 (exp(c4 (lam~ - 1)) - 1)`` for ``1 < lam~ < lam_max``,
+    ``c5 lam~ + c6`` beyond (``c6`` from continuity), zero for ``lam~ <= 1``. Ligaments, plantar fascia,
+    menisci.
+
+    Parameters
+    ----------
+    c1, c2 : float
+        Matrix Mooney-Rivlin coefficients [MPa], ``c1 + c2 > 0``.
+    k : float
+        Bulk modulus [MPa], > 0.
+    c3 : float
+        Fibre toe-region stress scale [MPa], >= 0.
+    c4 : float
+        Fibre uncrimping rate [-], >= 0.
+    c5 : float
+        Modulus of the straightened fibres [MPa], >= 0.
+    lam_max : float
+        Fibre stretch at which the fibres are straight [-], >= 1.
+    fibre : tuple of 3 float
+        Default reference fibre direction, used when :meth:`pk2` / :meth:`stress` get no ``a0`` (normalised).
+    density : float
+        Mass density [t/mm^3].
+    name : str
+        Label used in error messages and outputs.
+    """
+
+    c1: float
+    c2: float
+    k: float
+    c3: float
+    c4: float
+    c5: float
+    lam_max: float
+    fibre: tuple[float, float, float] = (1.0, 0.0, 0.0)
+    density: float = 0.0
+    name: str = "trans_iso_mooney_rivlin"
+
+    model_id: ClassVar[int] = _kernels.TRANS_ISO_MOONEY_RIVLIN
+    fibre_reinforced: ClassVar[bool] = True
+    _fields: ClassVar[tuple[str, ...]] = ("c1", "c2", "k", "c3", "c4", "c5", "lam_max")
+
+    def __post_init__(self):
+        _finite(self, c1=self.c1, c2=self.c2, k=self.k)
+        if self.c1 + self.c2 <= 0.0:
+            _fail(self, f"c1 + c2 must be > 0 MPa (shear modulus is 2 (c1 + c2)), got c1 + c2 = {self.c1 + self.c2}")
+        if self.k <= 0.0:
+            _fail(self, f"k must be > 0 MPa (bulk modulus), got {self.k}")
+        _check_fibre(self)
+        self._check_density()
+
+    def small_strain_moduli(self) -> tuple[float, float]:
+        return _E_nu_from_K_mu(self.k, 2.0 * (self.c1 + self.c2))
+
+
+@dataclass(frozen=True)
+class FibreNeoHookean(_Hyperelastic):
+    """Compressible neo-Hookean matrix plus Weiss tension-only fibres on the full fibre stretch (model 6).
+
+    ``lam = (a0.C.a0)^1/2`` (not the isochoric stretch: the matrix is compressible). Simpler fascia model.
+
+    Parameters
+    ----------
+    E, nu : float
+        Matrix Young's modulus [MPa] (> 0) and Poisson's ratio (-1 < nu < 0.5).
+    c3, c4, c5, lam_max : float
+        Fibre law as in :class:`TransIsoMooneyRivlin`.
+    fibre : tuple of 3 float
+        Default reference fibre direction (normalised).
+    density : float
+        Mass density [t/mm^3].
+    name : str
+        Label used in error messages and outputs.
+    """
+
+    E: float
+    nu: float
+    c3: float
+    c4: float
+    c5: float
+    lam_max: float
+    fibre: tuple[float, float, float] = (1.0, 0.0, 0.0)
+    density: float = 0.0
+    name: str = "fibre_neo_hookean"
+
+    model_id: ClassVar[int] = _kernels.FIBRE_NEO_HOOKEAN
+    fibre_reinforced: ClassVar[bool] = True
+    _fields: ClassVar[tuple[str, ...]] = ("E", "nu", "c3", "c4", "c5", "lam_max")
+
+    def __post_init__(self):
+        _finite(self, E=self.E, nu=self.nu)
+        _check_E_nu(self, self.E, self.nu)
+        _check_fibre(self)
+        self._check_density()
+
+    def small_strain_moduli(self) -> tuple[float, float]:
+        return float(self.E), float(self.nu)
+
+
+#: model-file name -> (constructor, required keys, optional keys), like ``MATERIAL_MODELS``
+MODELS = {
+    "st_venant_kirchhoff": (StVenantKirchhoff, ("E", "nu"), ("density",)),
+    "neo_hookean": (NeoHookean, ("E", "nu"), ("density",)),
+    "mooney_rivlin": (MooneyRivlin, ("c1", "c2", "k"), ("density",)),
+    "polynomial2": (Polynomial2, ("C10", "C01", "C20", "C11", "C02", "D1"), ("D2", "density")),
+    "ogden": (Ogden.from_terms, ("mu1", "alpha1", "K"), ("mu2", "alpha2", "mu3", "alpha3", "density")),
+    "trans_iso_mooney_rivlin": (
+        TransIsoMooneyRivlin,
+        ("c1", "c2", "k", "c3", "c4", "c5", "lam_max"),
+        ("density",),
+    ),
+    "fibre_neo_hookean": (FibreNeoHookean, ("E", "nu", "c3", "c4", "c5", "lam_max"), ("density",)),
+}

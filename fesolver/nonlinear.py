@@ -1,0 +1,225 @@
+"""Finite-strain (total-Lagrangian) analysis of a :class:`~fesolver.problem.Problem` with Newton's method.
+
+The load factor ``t`` runs from 0 to 1; every boundary condition and load is scaled by its load curve
+(:class:`~fesolver.loads.LoadCurve`, default a linear ramp). Loads are dead loads: their nodal forces are
+computed once on the reference configuration (pressure does not follow the deforming surface).
+Linear-elastic materials are treated as St Venant-Kirchhoff (exact for large rotations, small strains).
+Outputs: Cauchy stress [MPa] and Green-Lagrange strain per element and per node, plus ``J = det F``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+
+from .assembly import finite_strain_response, quadrature_points
+from .assembly import _kernels_tl as KT
+from .elements.truss import truss_parameters, truss_response
+from .errors import ModelError
+from .materials import LinearElastic
+from .materials import _kernels as MK
+from .materials.hyperelastic import StVenantKirchhoff
+from .results import Result, recover_with
+from .solvers import LinearSolveInfo, rigid_body_modes
+from .solvers.newton import ConvergenceError, solve_newton
+
+__all__ = ["FiniteStrainSystem", "solve_finite_strain"]
+
+log = logging.getLogger(__name__)
+
+_NPAR = 8  # parameter slots per element (the longest model, Ogden, has 8)
+
+
+def kernel_material(m):
+    """``(model id, params (8,), fibre (3,))`` of a material for the finite-strain kernels."""
+    if isinstance(m, LinearElastic):
+        m = StVenantKirchhoff(m.E, m.nu)
+    p = np.zeros(_NPAR)
+    p[: m.params.size] = m.params
+    fibre = np.asarray(getattr(m, "fibre", (1.0, 0.0, 0.0)), dtype=np.float64)
+    return int(m.model_id), p, fibre / np.linalg.norm(fibre)
+
+
+class FiniteStrainSystem:
+    """The Newton system of a problem: internal forces and tangent, loads and constraints at ``t``."""
+
+    def __init__(self, problem):
+        self.problem = problem
+        mesh = problem.mesh
+        self.points = mesh.points
+        self.n_dofs = 3 * mesh.n_nodes
+        pattern = problem.pattern
+        self.pattern = pattern
+        per_mat = [kernel_material(m) for m in problem.materials.values()]
+        self.blocks = []
+        for k, b in enumerate(mesh.solids):
+            mid = problem.material_index[k]
+            models = np.array([per_mat[i][0] for i in range(len(per_mat))], dtype=np.int64)[mid]
+            params = np.stack([pm[1] for pm in per_mat])[mid]
+            fibres = np.stack([pm[2] for pm in per_mat])[mid]
+            nel, nen = b.cells.shape
+            self.blocks.append({
+                "etype": b.etype, "cells": b.cells, "models": np.ascontiguousarray(models),
+                "params": np.ascontiguousarray(params), "fibres": np.ascontiguousarray(fibres),
+                "fe": np.empty((nel, 3 * nen)), "Ke": np.empty((nel, 3 * nen, 3 * nen)),
+            })
+        self.truss_blocks = []
+        if problem.trusses:
+            mats = list(problem.trusses.values())
+            for j, b in enumerate(mesh.lines):
+                tp = truss_parameters(mats, b.cells.shape[0], problem.truss_index[j])
+                self.truss_blocks.append((len(mesh.solids) + j, b.cells, tp))
+        # loads and constraints, each with its curve
+        self.loads = problem.load_vectors()
+        self.bc_parts = []
+        values = {}
+        for bc in problem.bcs:
+            nodes = bc.where.nodes(mesh)
+            for comp, val in bc.values.items():
+                d = 3 * nodes + comp
+                self.bc_parts.append((d, float(val), bc.curve))
+                for x in d:
+                    values[int(x)] = val
+        iso = pattern.isolated_nodes
+        iso_dofs = (3 * iso[:, None] + np.arange(3)).ravel()
+        fixed = set(values) | set(iso_dofs.tolist())
+        self.fixed_dofs = np.array(sorted(fixed), dtype=np.int64)
+        self._pos = {d: i for i, d in enumerate(self.fixed_dofs)}
+        self.worst = None  # (block, element, det F) of the worst element of the last evaluation
+
+    def fixed_values(self, t: float) -> np.ndarray:
+        out = np.zeros(self.fixed_dofs.size)
+        idx = np.searchsorted(self.fixed_dofs, np.concatenate([d for d, _, _ in self.bc_parts])) \
+            if self.bc_parts else np.empty(0, dtype=np.int64)
+        vals = np.concatenate([np.full(d.size, v * c(t)) for d, v, c in self.bc_parts]) \
+            if self.bc_parts else np.empty(0)
+        out[idx] = vals
+        return out
+
+    def external(self, t: float) -> np.ndarray:
+        f = np.zeros(self.n_dofs)
+        for ld, fl in self.loads:
+            f += ld.curve(t) * fl
+        return f
+
+    def near_null(self, free: np.ndarray) -> np.ndarray:
+        return rigid_body_modes(self.points)[free]
+
+    def internal(self, u: np.ndarray, want_tangent: bool):
+        """``(f_int (3 nn,), K (CSR) or None, ok)``; ``ok`` is False if an element inverted."""
+        u3 = np.ascontiguousarray(u.reshape(-1, 3))
+        f = np.zeros(self.n_dofs)
+        data = self.pattern.zeros() if want_tangent else None
+        ok = True
+        worst = (None, None, np.inf)
+        for k, blk in enumerate(self.blocks):
+            fe, Ke, _, jmin = finite_strain_response(
+                self.points, blk["etype"], blk["cells"], u3, blk["models"], blk["params"], blk["fibres"],
+                want_tangent, fe=blk["fe"], Ke=blk["Ke"] if want_tangent else None)
+            e = int(np.argmin(jmin))
+            if jmin[e] < worst[2]:
+                worst = (k, e, float(jmin[e]))
+            if jmin[e] <= 0.0:
+                ok = False
+            self.pattern.add_element_vectors(k, fe, f)
+            if want_tangent:
+                self.pattern.add_element_matrices(k, Ke, data)
+        for ib, cells, tp in self.truss_blocks:
+            r = truss_response(self.points, cells, u3, tp)
+            self.pattern.add_element_vectors(ib, r.fe, f)
+            if want_tangent:
+                self.pattern.add_element_matrices(ib, np.ascontiguousarray(r.Ke), data)
+        self.worst = worst
+        return f, (self.pattern.matrix(data) if want_tangent else None), ok
+
+    def truss_state(self, u: np.ndarray):
+        """Per line block: ``(force [N], stress [MPa], stretch)``."""
+        u3 = np.ascontiguousarray(u.reshape(-1, 3))
+        return [truss_response(self.points, cells, u3, tp) for _, cells, tp in self.truss_blocks]
+
+
+def finite_strain_tensors(system: FiniteStrainSystem, u: np.ndarray):
+    """Evaluator for :func:`~fesolver.results.recover_with`: Green-Lagrange strain, Cauchy stress."""
+    u3 = np.ascontiguousarray(u.reshape(-1, 3))
+
+    def evaluate(k: int, xi: np.ndarray):
+        blk = system.blocks[k]
+        et = blk["etype"]
+        nel = blk["cells"].shape[0]
+        npt = xi.shape[0]
+        F = np.empty((nel, npt, 3, 3))
+        KT.deformation_at_points(system.points, blk["cells"], np.ascontiguousarray(et.dshape(xi)), u3, F)
+        C = np.einsum("epki,epkj->epij", F, F)
+        E = 0.5 * (C - np.eye(3))
+        S = np.empty_like(C)
+        D = np.empty((nel, npt, 6, 6))
+        W = np.empty((nel, npt))
+        for e in range(nel):
+            a0 = np.ascontiguousarray(np.broadcast_to(blk["fibres"][e], (npt, 3)))
+            MK.pk2_and_tangent_points(int(blk["models"][e]), blk["params"][e], np.ascontiguousarray(C[e]),
+                                      a0, S[e], D[e], W[e])
+        J = np.linalg.det(F)
+        sig = np.einsum("epik,epkl,epjl->epij", F, S, F) / J[..., None, None]
+        return _voigt(E), _voigt(sig)
+
+    return evaluate
+
+
+def _voigt(T: np.ndarray) -> np.ndarray:
+    return np.stack([T[..., 0, 0], T[..., 1, 1], T[..., 2, 2], T[..., 0, 1], T[..., 1, 2], T[..., 0, 2]],
+                    axis=-1)
+
+
+def _result(system: FiniteStrainSystem, u: np.ndarray, t: float, records, seconds: float) -> Result:
+    problem = system.problem
+    f_int, _, _ = system.internal(u, False)
+    f_ext = system.external(t)
+    reaction_all = f_int - f_ext
+    reactions = {}
+    for bc in problem.bcs:
+        nodes = bc.where.nodes(problem.mesh)
+        r = np.zeros(3)
+        for comp in bc.values:
+            r[comp] = reaction_all[3 * nodes + comp].sum()
+        reactions[bc.name] = r
+    resultants = {ld.name: ld.curve(t) * fl.reshape(-1, 3).sum(axis=0) for ld, fl in system.loads}
+    iters = sum(r.iterations for r in records)
+    info = LinearSolveInfo(method=f"newton+{problem.solver.method}", n_unknowns=system.n_dofs - system.fixed_dofs.size,
+                           iterations=iters, relative_residual=records[-1].residuals[-1] if records else 0.0,
+                           seconds=seconds)
+    res = recover_with(problem, u.reshape(-1, 3), finite_strain_tensors(system, u), reactions, resultants, info)
+    res.load_factor = t
+    res.steps = records
+    res.trusses = system.truss_state(u)
+    return res
+
+
+def solve_finite_strain(problem, progress: bool = False, on_step=None) -> Result:
+    """Solve ``problem`` at finite strain; returns the :class:`~fesolver.results.Result` at ``t = 1``.
+
+    Raises :class:`~fesolver.solvers.newton.ConvergenceError` (with ``.result``: the last converged state)
+    when Newton cannot reach the end of the load.
+    """
+    if not problem.bcs:
+        raise ModelError("the model has no displacement boundary condition; at least the six rigid-body "
+                         "motions must be constrained")
+    t0 = time.perf_counter()
+    system = FiniteStrainSystem(problem)
+    callback = None
+    if on_step is not None:
+        def callback(t, u, rec):
+            on_step(t, _result(system, u, t, [rec], time.perf_counter() - t0))
+    try:
+        u, records = solve_newton(system, problem.newton, problem.solver, on_step=callback, progress=progress)
+    except ConvergenceError as exc:
+        k, e, j = system.worst if system.worst else (None, None, None)
+        where = ""
+        if k is not None:
+            eid = int(problem.mesh.solid_offsets[k] + e)
+            where = f" Worst element at the failed attempt: element {eid} (det F = {j:.3g})."
+        exc.args = (exc.args[0] + where,)
+        exc.result = _result(system, exc.u, exc.t, exc.records, time.perf_counter() - t0) if exc.records else None
+        raise
+    return _result(system, u, 1.0, records, time.perf_counter() - t0)

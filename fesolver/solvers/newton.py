@@ -1,0 +1,239 @@
+"""Newton-Raphson with load stepping, line search and automatic step control.
+
+The solver drives a *system* from load factor ``t = 0`` to ``t = 1``:
+
+* ``system.n_dofs``;
+* ``system.fixed_dofs`` (int array) and ``system.fixed_values(t)`` -> prescribed displacements [mm];
+* ``system.external(t)`` -> external force vector [N];
+* ``system.internal(u, want_tangent)`` -> ``(f_int, K or None, ok)`` with ``ok`` False when an element
+  inverted (det F <= 0) at ``u``;
+* optionally ``system.near_null(free)`` -> AMG near-null space for the free DOFs.
+
+Each step starts from the last converged state with the new prescribed values; an iteration solves
+``K_ff du = R_f`` with ``R = f_ext - f_int``, then a line search scales ``du`` so that the energy norm
+``|du . R(u + s du)|`` drops. A step converges when both
+
+* the residual norm ``||R_f|| <= rtol_residual * max(||f_ext||, ||reactions||)``, and
+* the energy norm ``|du . R| <= rtol_energy * |du_1 . R_1|`` (first iteration of the step)
+
+hold. A step that diverges, stalls past ``max_iterations`` or inverts an element is cut back
+(``dt *= cutback``) and retried from the last converged state; after ``easy_iterations`` or fewer iterations
+the next step grows (``dt *= growth``, at most ``max_step``). Below ``min_step`` the solve stops with a
+:class:`ConvergenceError` that says which step, which norm, and how far it got.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import SolverError
+from .linear import LinearSolverOptions, solve_linear
+
+__all__ = ["NewtonOptions", "StepRecord", "ConvergenceError", "solve_newton"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NewtonOptions:
+    """Options of :func:`solve_newton` (load factor runs from 0 to 1)."""
+
+    initial_step: float = 0.1
+    min_step: float = 1e-4
+    max_step: float = 0.25
+    max_iterations: int = 20
+    easy_iterations: int = 5
+    growth: float = 1.5
+    cutback: float = 0.5
+    rtol_residual: float = 1e-8
+    rtol_energy: float = 1e-14
+    line_search: bool = True
+    line_search_tol: float = 0.8
+    line_search_max: int = 8
+
+    def __post_init__(self):
+        if not (0.0 < self.min_step <= self.initial_step <= 1.0 and self.min_step <= self.max_step <= 1.0):
+            raise ValueError(
+                f"need 0 < min_step <= initial_step <= 1 and min_step <= max_step <= 1, got "
+                f"{self.min_step}, {self.initial_step}, {self.max_step}"
+            )
+        if self.max_iterations < 1 or not (0.0 < self.cutback < 1.0) or self.growth < 1.0:
+            raise ValueError("need max_iterations >= 1, 0 < cutback < 1 and growth >= 1")
+
+
+@dataclass
+class StepRecord:
+    """One converged load step: load factor, iterations, residual and energy norms per iteration."""
+
+    t: float
+    dt: float
+    iterations: int
+    residuals: list[float] = field(default_factory=list)
+    energies: list[float] = field(default_factory=list)
+    linear_iterations: int = 0
+    seconds: float = 0.0
+
+
+class ConvergenceError(SolverError):
+    """Newton could not reach the end of the load. ``u`` and ``t`` hold the last converged state."""
+
+    def __init__(self, message: str, u: np.ndarray, t: float, records: list[StepRecord]):
+        super().__init__(message)
+        self.u = u
+        self.t = t
+        self.records = records
+
+
+def _free_mask(n: int, fixed: np.ndarray) -> np.ndarray:
+    m = np.ones(n, dtype=bool)
+    m[fixed] = False
+    return m
+
+
+def solve_newton(system, options: NewtonOptions | None = None, linear: LinearSolverOptions | None = None,
+                 u0: np.ndarray | None = None, on_step=None, progress: bool = False):
+    """Solve ``f_int(u) = f_ext(t)`` for ``t`` from 0 to 1; returns ``(u, records)``.
+
+    ``on_step(t, u, record)`` is called after every converged step (to write results per step).
+    ``progress`` shows a progress bar over the load factor (tqdm, on stderr).
+    """
+    from dataclasses import replace
+
+    opts = options or NewtonOptions()
+    lin = replace(linear or LinearSolverOptions(), positive_definite=False)
+    n = system.n_dofs
+    fixed = np.asarray(system.fixed_dofs, dtype=np.int64)
+    free = np.flatnonzero(_free_mask(n, fixed))
+    u = np.zeros(n) if u0 is None else np.array(u0, dtype=np.float64)
+    near_null = system.near_null(free) if hasattr(system, "near_null") else None
+    records: list[StepRecord] = []
+    t, dt = 0.0, opts.initial_step
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=1.0, unit="load", bar_format="{l_bar}{bar}| t={n:.3f}/1 [{elapsed}<{remaining}]")
+    last_failure = ""
+    try:
+        while t < 1.0 - 1e-12:
+            dt = min(dt, 1.0 - t)
+            t_new = t + dt
+            ok, rec, u_new, why = _step(system, u, t_new, dt, free, fixed, near_null, opts, lin)
+            if ok:
+                t = t_new
+                u = u_new
+                records.append(rec)
+                if on_step is not None:
+                    on_step(t, u, rec)
+                if bar is not None:
+                    bar.update(dt)
+                    bar.set_postfix(iters=rec.iterations)
+                if rec.iterations <= opts.easy_iterations:
+                    dt = min(dt * opts.growth, opts.max_step)
+                continue
+            last_failure = why
+            log.info("step to t=%.4g failed (%s); cutting back", t_new, why)
+            dt *= opts.cutback
+            if dt < opts.min_step:
+                raise ConvergenceError(
+                    f"Newton failed to converge: step from load factor t={t:.4g} could not advance even "
+                    f"with the minimum step {opts.min_step:g}; last attempt: {why}. The last converged "
+                    f"state (t={t:.4g}) is kept.",
+                    u, t, records,
+                )
+    finally:
+        if bar is not None:
+            bar.close()
+    del last_failure
+    return u, records
+
+
+def _step(system, u_prev, t, dt, free, fixed, near_null, opts, lin):
+    t0 = time.perf_counter()
+    u = u_prev.copy()
+    u[fixed] = system.fixed_values(t)
+    f_ext = system.external(t)
+    rec = StepRecord(t=t, dt=dt, iterations=0)
+    e_ref = None
+    for it in range(1, opts.max_iterations + 1):
+        f_int, K, ok = system.internal(u, True)
+        if not ok:
+            return False, rec, u, f"an element inverted (det F <= 0) at iteration {it}"
+        R = f_ext - f_int
+        Rf = R[free]
+        ref = max(np.linalg.norm(f_ext[free]), np.linalg.norm(f_int[fixed]) if fixed.size else 0.0, 1e-30)
+        rnorm = float(np.linalg.norm(Rf))
+        rec.residuals.append(rnorm / ref)
+        if it > 1 and rnorm <= opts.rtol_residual * ref and rec.energies[-1] <= opts.rtol_energy * e_ref:
+            rec.iterations = it - 1
+            rec.seconds = time.perf_counter() - t0
+            return True, rec, u, ""
+        if rnorm <= 1e-14 * ref:  # already in equilibrium (e.g. a zero load step)
+            rec.iterations = it - 1
+            rec.seconds = time.perf_counter() - t0
+            return True, rec, u, ""
+        if not np.isfinite(rnorm):
+            return False, rec, u, f"the residual is not finite at iteration {it}"
+        Kff = K[free][:, free]
+        try:
+            duf, info = solve_linear(Kff, Rf, lin, near_null=near_null, block_size=1)
+        except SolverError as exc:
+            return False, rec, u, f"linear solve failed at iteration {it}: {exc}"
+        rec.linear_iterations += info.iterations
+        e0 = abs(float(duf @ Rf))
+        if e_ref is None:
+            e_ref = max(e0, 1e-300)
+        s = 1.0
+        if opts.line_search:
+            s = _line_search(system, u, free, duf, f_ext, e0, opts)
+        u = u.copy()
+        u[free] += s * duf
+        rec.energies.append(abs(s * e0))
+        if it >= 3 and rec.residuals[-1] > 1e3 * rec.residuals[0]:
+            return False, rec, u, (f"residual norm grew from {rec.residuals[0]:.3g} to {rec.residuals[-1]:.3g}"
+                                   f" (relative) by iteration {it}")
+    return False, rec, u, (
+        f"no convergence in {opts.max_iterations} iterations: relative residual {rec.residuals[-1]:.3g} "
+        f"(tolerance {opts.rtol_residual:g}), energy ratio {rec.energies[-1] / e_ref:.3g} "
+        f"(tolerance {opts.rtol_energy:g})"
+    )
+
+
+def _line_search(system, u, free, duf, f_ext, e0, opts) -> float:
+    """Scale ``s`` so that ``|du . R(u + s du)| <= line_search_tol * |du . R(u)|`` (secant, bounded)."""
+    def g(s):
+        v = u.copy()
+        v[free] += s * duf
+        f_int, _, ok = system.internal(v, False)
+        if not ok:
+            return None
+        return float(duf @ (f_ext - f_int)[free])
+
+    g0 = e0  # du . R(u) > 0 for a positive-definite tangent
+    g1 = g(1.0)
+    if g1 is not None and abs(g1) <= opts.line_search_tol * abs(g0):
+        return 1.0
+    s_lo, g_lo = 0.0, g0
+    s = 1.0
+    for _ in range(opts.line_search_max):
+        if g1 is None:  # inverted element: shorten
+            s *= 0.5
+            g1 = g(s)
+            continue
+        if abs(g1) <= opts.line_search_tol * abs(g0):
+            return s
+        denom = g_lo - g1
+        s_new = s_lo + (s - s_lo) * g_lo / denom if denom != 0.0 else 0.5 * s
+        s_new = min(max(s_new, 0.1 * s), 2.0 * s if g1 > 0 else s)
+        if g1 * g_lo < 0:
+            s_hi = s
+            s = min(max(s_new, s_lo + 0.1 * (s_hi - s_lo)), s_hi - 0.1 * (s_hi - s_lo))
+        else:
+            s_lo, g_lo = s, g1
+            s = s_new if s_new > s else 1.5 * s
+        g1 = g(s)
+    return s if g1 is not None else 0.5
