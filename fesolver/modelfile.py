@@ -329,8 +329,9 @@ def parse_model(data: dict, path):
         dt.done()
         if not values:
             bt.fail(f"boundary[{i}] constrains nothing: give 'fix' and/or 'displacement'")
+        curve = curve_of(bt)
         bt.done()
-        bcs.append(FixedDisplacement(where, values, name, curve=curve_of(bt)))
+        bcs.append(FixedDisplacement(where, values, name, curve=curve))
 
     loads = []
     for i, lraw in enumerate(top.get("load", "array", default=[])):
