@@ -296,7 +296,8 @@ def _ogden_isochoric(params, C, I3, S, D):
 
     with :math:`\mathbf M_a = \mathbf N_a\otimes\mathbf N_a`,
     :math:`\mathbf M_{ab} = \tfrac12(\mathbf N_a\otimes\mathbf N_b + \mathbf N_b\otimes\mathbf N_a)` and
-    :math:`g_{ab} = 2(W_a - W_b)/(C_a - C_b)` (Holzapfel 2000, *Nonlinear Solid Mechanics*, ch. 6; Simo & Taylor 1991, CMAME 85:273). For equal or
+    :math:`g_{ab} = 2(W_a - W_b)/(C_a - C_b)` (Holzapfel 2000, *Nonlinear Solid Mechanics*, ch. 6;
+    Simo & Taylor 1991, CMAME 85:273). For equal or
     near-equal eigenvalues, :math:`|C_a - C_b| \le 10^{-5}\max(C_a, C_b)`, the divided difference is replaced by
     its L'Hôpital limit, symmetrised so its error is :math:`O(|C_a - C_b|^2)`:
     :math:`g_{ab} = W_{aa} + W_{bb} - 2W_{ab}`. It is exact at :math:`\mathbf C = \mathbf I`, where it gives the
@@ -415,7 +416,8 @@ def pk2_and_tangent(model, params, C, a0, S, D):
     :math:`2(c_1 + c_2)`, bulk modulus :math:`k`.
 
     **3 polynomial, N = 2** ``(C10, C01, C20, C11, C02, D1, D2)``, Abaqus ``*HYPERELASTIC, POLYNOMIAL, N=2``
-    (Abaqus Theory Manual, "Hyperelastic material behavior"; used for the encapsulated foot soft tissue by Cheung et al. 2005):
+    (Abaqus Theory Manual, "Hyperelastic material behavior"; used for the encapsulated foot soft tissue by
+    Cheung et al. 2005):
     :math:`W = \sum_{1\le i+j\le 2} C_{ij}(\tilde I_1 - 3)^i(\tilde I_2 - 3)^j + \sum_{i=1}^{2}\frac{1}{D_i}(J-1)^{2i}`;
     a term with :math:`D_2 = 0` is omitted. Shear modulus :math:`2(C_{10} + C_{01})`, bulk :math:`2/D_1`.
 
