@@ -76,6 +76,7 @@ from .loads import (
 from .materials import MATERIAL_MODELS
 from .mesh import read_mesh
 from .problem import ANALYSES, FINITE_STRAIN_FORMULATIONS
+from .rigid import RIGID_DOFS, RigidBody
 from .solvers import METHODS, LinearSolverOptions
 from .solvers.newton import NewtonOptions
 
@@ -311,6 +312,29 @@ def parse_model(data: dict, path):
         except (ValueError, TypeError) as exc:
             tt.fail(f"[trusses.{tname}]: {exc}")
 
+    rigid_bodies = []
+    for rname, rraw in top.get("rigid", "table", default={}).items():
+        rt = _Table(file, f"rigid.{rname}", rraw)
+        region = rt.get("region", "string", required=True)
+        reference = rt.get("reference", "vector")
+        fix = rt.get("fix", "array", default=[])
+        if any(c not in RIGID_DOFS for c in fix) or len(set(fix)) != len(fix):
+            rt.fail(f"rigid.{rname}.fix must list distinct DOFs from {list(RIGID_DOFS)}, got {fix!r}")
+        prescribed = {RIGID_DOFS[c]: 0.0 for c in fix}
+        dt = _Table(file, f"rigid.{rname}.displacement", rt.get("displacement", "table", default={}))
+        for c, k in RIGID_DOFS.items():
+            v = dt.number(c)
+            if v is not None:
+                if k in prescribed:
+                    rt.fail(f"rigid.{rname}: DOF {c!r} is both in 'fix' and in 'displacement'")
+                prescribed[k] = v
+        dt.done()
+        force = rt.get("force", "vector", default=(0.0, 0.0, 0.0))
+        moment = rt.get("moment", "vector", default=(0.0, 0.0, 0.0))
+        curve = curve_of(rt)
+        rt.done()
+        rigid_bodies.append(RigidBody(region, reference, prescribed, force, moment, curve, name=rname))
+
     bcs = []
     for i, braw in enumerate(top.get("boundary", "array", default=[])):
         bt = _Table(file, f"boundary[{i}]", braw)
@@ -419,7 +443,7 @@ def parse_model(data: dict, path):
     try:
         problem = Problem(mesh, materials, bcs=bcs, loads=loads, solver=solver, title=title, hex8=hex8,
                           analysis=analysis, newton=newton, trusses=trusses,
-                          finite_strain_formulation=formulation)
+                          finite_strain_formulation=formulation, rigid_bodies=rigid_bodies)
     except (ModelError, ValueError) as exc:
         raise ModelError(f"{file}: {exc}") from exc
     problem.source = file

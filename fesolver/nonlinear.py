@@ -22,6 +22,7 @@ from .materials import LinearElastic
 from .materials import _kernels as MK
 from .materials.hyperelastic import StVenantKirchhoff
 from .results import Result, recover_with
+from .rigid import RigidCoupledSystem
 from .solvers import LinearSolveInfo, rigid_body_modes
 from .solvers.newton import ConvergenceError, solve_newton
 
@@ -52,7 +53,18 @@ class FiniteStrainSystem:
         self.n_dofs = 3 * mesh.n_nodes
         pattern = problem.pattern
         self.pattern = pattern
+        from .assembly import FINITE_STRAIN_FORMULATIONS, UNCOUPLED_MODELS, coupled_material_message
+
         per_mat = [kernel_material(m) for m in problem.materials.values()]
+        self.formulation = getattr(problem, "finite_strain_formulation", "standard")
+        if self.formulation not in FINITE_STRAIN_FORMULATIONS:
+            raise ValueError(f"finite_strain_formulation must be one of {list(FINITE_STRAIN_FORMULATIONS)}, "
+                             f"got {self.formulation!r}")
+        if self.formulation == "mean_dilatation":
+            for (region, m), (mid, _, _) in zip(problem.materials.items(), per_mat, strict=True):
+                if mid not in UNCOUPLED_MODELS:
+                    raise ValueError(coupled_material_message(
+                        f"material {getattr(m, 'name', region)!r} ({type(m).__name__}, region {region!r})"))
         self.blocks = []
         for k, b in enumerate(mesh.solids):
             mid = problem.material_index[k]
@@ -64,6 +76,7 @@ class FiniteStrainSystem:
                 "etype": b.etype, "cells": b.cells, "models": np.ascontiguousarray(models),
                 "params": np.ascontiguousarray(params), "fibres": np.ascontiguousarray(fibres),
                 "fe": np.empty((nel, 3 * nen)), "Ke": np.empty((nel, 3 * nen, 3 * nen)),
+                "formulation": self.formulation, "pressure": np.zeros(nel),
             })
         self.truss_blocks = []
         if problem.trusses:
@@ -117,7 +130,8 @@ class FiniteStrainSystem:
         for k, blk in enumerate(self.blocks):
             fe, Ke, _, jmin = finite_strain_response(
                 self.points, blk["etype"], blk["cells"], u3, blk["models"], blk["params"], blk["fibres"],
-                want_tangent, fe=blk["fe"], Ke=blk["Ke"] if want_tangent else None)
+                want_tangent, fe=blk["fe"], Ke=blk["Ke"] if want_tangent else None,
+                formulation=blk["formulation"], pressure=blk["pressure"])
             e = int(np.argmin(jmin))
             if jmin[e] < worst[2]:
                 worst = (k, e, float(jmin[e]))
@@ -141,7 +155,13 @@ class FiniteStrainSystem:
 
 
 def finite_strain_tensors(system: FiniteStrainSystem, u: np.ndarray):
-    """Evaluator for :func:`~fesolver.results.recover_with`: Green-Lagrange strain, Cauchy stress."""
+    """Evaluator for :func:`~fesolver.results.recover_with`: Green-Lagrange strain, Cauchy stress.
+
+    For mean-dilatation blocks the Cauchy stress is the isochoric stress at the point plus the element
+    pressure: ``sigma = F S_iso F^T / J + p I``.
+    """
+    from .assembly import isochoric_params, mean_dilatation_pressure
+
     u3 = np.ascontiguousarray(u.reshape(-1, 3))
 
     def evaluate(k: int, xi: np.ndarray):
@@ -156,12 +176,19 @@ def finite_strain_tensors(system: FiniteStrainSystem, u: np.ndarray):
         S = np.empty_like(C)
         D = np.empty((nel, npt, 6, 6))
         W = np.empty((nel, npt))
+        mean_dil = blk["formulation"] == "mean_dilatation"
+        params = blk["params"]
+        if mean_dil:
+            p_el, _ = mean_dilatation_pressure(system.points, et, blk["cells"], u3, blk["models"], params)
+            params = isochoric_params(blk["models"], params)
         for e in range(nel):
             a0 = np.ascontiguousarray(np.broadcast_to(blk["fibres"][e], (npt, 3)))
-            MK.pk2_and_tangent_points(int(blk["models"][e]), blk["params"][e], np.ascontiguousarray(C[e]),
+            MK.pk2_and_tangent_points(int(blk["models"][e]), params[e], np.ascontiguousarray(C[e]),
                                       a0, S[e], D[e], W[e])
         J = np.linalg.det(F)
         sig = np.einsum("epik,epkl,epjl->epij", F, S, F) / J[..., None, None]
+        if mean_dil:
+            sig += p_el[:, None, None, None] * np.eye(3)
         return _voigt(E), _voigt(sig)
 
     return evaluate
@@ -172,7 +199,8 @@ def _voigt(T: np.ndarray) -> np.ndarray:
                     axis=-1)
 
 
-def _result(system: FiniteStrainSystem, u: np.ndarray, t: float, records, seconds: float) -> Result:
+def _result(system: FiniteStrainSystem, u: np.ndarray, t: float, records, seconds: float,
+            rigid=None) -> Result:
     problem = system.problem
     f_int, _, _ = system.internal(u, False)
     f_ext = system.external(t)
@@ -193,6 +221,7 @@ def _result(system: FiniteStrainSystem, u: np.ndarray, t: float, records, second
     res.load_factor = t
     res.steps = records
     res.trusses = system.truss_state(u)
+    res.rigid = rigid or {}
     return res
 
 
@@ -202,17 +231,26 @@ def solve_finite_strain(problem, progress: bool = False, on_step=None) -> Result
     Raises :class:`~fesolver.solvers.newton.ConvergenceError` (with ``.result``: the last converged state)
     when Newton cannot reach the end of the load.
     """
-    if not problem.bcs:
+    if not problem.bcs and not getattr(problem, "rigid_bodies", []):
         raise ModelError("the model has no displacement boundary condition; at least the six rigid-body "
                          "motions must be constrained")
     t0 = time.perf_counter()
     system = FiniteStrainSystem(problem)
+    bodies = getattr(problem, "rigid_bodies", [])
+    solved = RigidCoupledSystem(system, bodies, problem.mesh) if bodies else system
+
+    def result_at(q, t, records):
+        if bodies:
+            return _result(system, solved.displacement(q), t, records, time.perf_counter() - t0,
+                           rigid=solved.reactions(q, t))
+        return _result(system, q, t, records, time.perf_counter() - t0)
+
     callback = None
     if on_step is not None:
-        def callback(t, u, rec):
-            on_step(t, _result(system, u, t, [rec], time.perf_counter() - t0))
+        def callback(t, q, rec):
+            on_step(t, result_at(q, t, [rec]))
     try:
-        u, records = solve_newton(system, problem.newton, problem.solver, on_step=callback, progress=progress)
+        q, records = solve_newton(solved, problem.newton, problem.solver, on_step=callback, progress=progress)
     except ConvergenceError as exc:
         k, e, j = system.worst if system.worst else (None, None, None)
         where = ""
@@ -220,6 +258,6 @@ def solve_finite_strain(problem, progress: bool = False, on_step=None) -> Result
             eid = int(problem.mesh.solid_offsets[k] + e)
             where = f" Worst element at the failed attempt: element {eid} (det F = {j:.3g})."
         exc.args = (exc.args[0] + where,)
-        exc.result = _result(system, exc.u, exc.t, exc.records, time.perf_counter() - t0) if exc.records else None
+        exc.result = result_at(exc.u, exc.t, exc.records) if exc.records else None
         raise
-    return _result(system, u, 1.0, records, time.perf_counter() - t0)
+    return result_at(q, 1.0, records)

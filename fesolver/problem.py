@@ -76,6 +76,9 @@ class Problem:
     newton : NewtonOptions
     trusses : dict
         Line-set name -> :class:`~fesolver.elements.truss.TrussMaterial` (finite-strain analysis only).
+    rigid_bodies : list of RigidBody
+        Regions moving rigidly with a 6-DOF reference point (finite-strain analysis; see :mod:`fesolver.rigid`).
+        Their elements still need a material in ``materials`` (it is ignored: a rigid motion strains nothing).
     finite_strain_formulation : {"standard", "mean_dilatation"}
         ``mean_dilatation`` (three-field, element-constant pressure; uncoupled materials only) does not lock
         for nearly incompressible tissue.
@@ -92,6 +95,7 @@ class Problem:
     newton: NewtonOptions = field(default_factory=NewtonOptions)
     trusses: dict = field(default_factory=dict)
     finite_strain_formulation: str = "standard"
+    rigid_bodies: list = field(default_factory=list)
 
     def __post_init__(self):
         if self.finite_strain_formulation not in FINITE_STRAIN_FORMULATIONS:
@@ -106,13 +110,20 @@ class Problem:
         self.truss_index = self._assign_trusses()
         if self.trusses and self.analysis == "linear":
             raise ModelError("trusses need the finite-strain analysis (analysis 'auto' or 'nonlinear')")
+        if self.rigid_bodies and self.analysis == "linear":
+            raise ModelError("rigid bodies need the finite-strain analysis (analysis 'auto' or 'nonlinear')")
+        for body in self.rigid_bodies:
+            if body.region not in self.mesh.cell_sets:
+                raise ModelError(f"rigid body {body.name!r}: region {body.region!r} is not a cell set of "
+                                 f"{self.mesh.source}; regions: {sorted(self.mesh.cell_sets)}")
 
     @property
     def nonlinear(self) -> bool:
         """True when the problem is solved at finite strain with Newton's method."""
         if self.analysis != "auto":
             return self.analysis == "nonlinear"
-        return bool(self.trusses) or any(not isinstance(m, LinearElastic) for m in self.materials.values())
+        hyperelastic = any(not isinstance(m, LinearElastic) for m in self.materials.values())
+        return bool(self.trusses) or bool(self.rigid_bodies) or hyperelastic
 
     def linear_materials(self) -> list[LinearElastic]:
         """Each material as a linear-elastic one (hyperelastic ones by their small-strain moduli)."""

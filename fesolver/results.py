@@ -119,6 +119,8 @@ class Result:
     steps: list = field(default_factory=list)
     #: per truss block, :class:`~fesolver.elements.truss.TrussResponse` (force [N], stress [MPa], stretch)
     trusses: list = field(default_factory=list)
+    #: per rigid body: reference-point force [N], moment [N mm], translation [mm], rotation vector [rad]
+    rigid: dict = field(default_factory=dict)
 
     @property
     def mesh(self):
@@ -200,6 +202,8 @@ class Result:
                 {"t": r.t, "iterations": r.iterations, "relative_residuals": r.residuals} for r in self.steps
             ],
         }
+        if self.rigid:
+            out["rigid_bodies"] = self.rigid
         if self.trusses:
             force = np.concatenate([t.force for t in self.trusses])
             stress = np.concatenate([t.stress for t in self.trusses])

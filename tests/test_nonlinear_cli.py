@@ -133,3 +133,35 @@ def test_bad_nonlinear_keys(tmp_path, old, new, words):
         load_model(tmp_path / "m.toml")
     for w in words:
         assert w in str(info.value), str(info.value)
+
+
+def test_rigid_body_in_model(tmp_path):
+    """A rigid top layer pressed down by a force at its reference point; the base reacts."""
+    box_mesh(tmp_path / "block.vtu", n=2)
+    text = MODEL.split("[[boundary]]")[0] + """
+[[boundary]]
+name = "bottom"
+box = [[-1, -1, -1], [11, 11, 0]]
+fix = ["x", "y", "z"]
+[rigid.plate]
+region = "top"
+reference = [5.0, 5.0, 10.0]
+fix = ["x", "y", "rx", "ry", "rz"]
+force = [0.0, 0.0, -0.5]
+[solver]
+analysis = "nonlinear"
+"""
+    # make a 'top' region: the upper layer of hexes, as a second region value in the VTU
+    m = meshio.read(tmp_path / "block.vtu")
+    zc = m.points[m.cells[0].data].mean(axis=1)[:, 2]
+    m.cell_data["region"] = [np.where(zc > 5, 3, 1)]
+    meshio.write(tmp_path / "block.vtu", m)
+    text = text.replace('[materials.pad]', '[materials.plate]\nmodel = "neo_hookean"\nregion = "region3"\nE = 1.0\n'
+                        'nu = 0.3\n[materials.pad]')
+    text = text.replace('region = "top"', 'region = "region3"')
+    (tmp_path / "m.toml").write_text(text)
+    out = tmp_path / "out"
+    assert main(["solve", str(tmp_path / "m.toml"), "-o", str(out), "-q"]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert s["reactions_N"]["bottom"][2] == pytest.approx(0.5, rel=1e-6)
+    assert s["rigid_bodies"]["plate"]["translation_mm"][2] < 0

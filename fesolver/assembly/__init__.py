@@ -234,7 +234,8 @@ def surface_load_vector(points, ftype: ElementType, conn, pressure=0.0, traction
 
 
 def finite_strain_response(points, etype: ElementType, conn, u, model, params, fibres=None,
-                           want_tangent: bool = True, fe=None, Ke=None):
+                           want_tangent: bool = True, fe=None, Ke=None, formulation: str = "standard",
+                           pressure=None):
     """Total-Lagrangian internal forces, tangents and energies of a block of solids.
 
     Parameters
@@ -251,14 +252,31 @@ def finite_strain_response(points, etype: ElementType, conn, u, model, params, f
         Unit fibre direction in the reference configuration (fibre models only).
     want_tangent : bool
     fe, Ke : optional output buffers ``(nel, 3 nen)`` and ``(nel, 3 nen, 3 nen)``.
+    formulation : {"standard", "mean_dilatation"}
+        ``standard``: displacement-only, full integration. ``mean_dilatation``: three-field Q1/P0 (hex8),
+        P2/P0 (tet10) element of Simo, Taylor & Pister (1985) with the pressure constant per element
+        (:func:`~fesolver.assembly._kernels_tl.residual_tangent_tl_mean_dilatation`); free of volumetric
+        locking, for the uncoupled materials only (Mooney-Rivlin, polynomial, Ogden, trans-iso
+        Mooney-Rivlin; model ids 2-5).
+    pressure : (nel,) float64, optional
+        ``mean_dilatation`` only: receives the element pressure ``p = U'(theta)`` [MPa].
 
     Returns
     -------
     fe : (nel, 3 nen) N; Ke : (nel, 3 nen, 3 nen) N/mm or None; energy : (nel,) N mm;
-    jmin : (nel,) smallest det F at the quadrature points (<= 0: inverted).
+    jmin : (nel,) smallest det F at the quadrature points (<= 0: inverted; ``mean_dilatation``: also the
+    element dilatation).
+
+    Raises
+    ------
+    ValueError
+        Unknown ``formulation``, or ``mean_dilatation`` with a coupled material (models 0, 1, 6).
     """
     from . import _kernels_tl as KT
 
+    if formulation not in FINITE_STRAIN_FORMULATIONS:
+        raise ValueError(f"unknown finite-strain formulation {formulation!r}; allowed: "
+                         f"{list(FINITE_STRAIN_FORMULATIONS)}")
     conn = _conn(conn)
     nel, nen = conn.shape
     xi, w = etype.rule()
@@ -276,6 +294,84 @@ def finite_strain_response(points, etype: ElementType, conn, u, model, params, f
     jmin = np.empty(nel)
     u = np.ascontiguousarray(u, dtype=np.float64).reshape(-1, 3)
     models = np.ascontiguousarray(np.broadcast_to(np.asarray(model, dtype=np.int64), (nel,)))
-    KT.residual_tangent_tl(_points(points), conn, dN, w, u, models, params, fibres, bool(want_tangent),
-                           fe, Ke, energy, jmin)
+    if formulation == "mean_dilatation":
+        check_uncoupled(models)
+        if pressure is None:
+            pressure = np.empty(nel)
+        theta = np.empty(nel)
+        KT.residual_tangent_tl_mean_dilatation(_points(points), conn, dN, w, u, models, params, fibres,
+                                               bool(want_tangent), fe, Ke, energy, jmin, pressure, theta)
+    else:
+        KT.residual_tangent_tl(_points(points), conn, dN, w, u, models, params, fibres, bool(want_tangent),
+                               fe, Ke, energy, jmin)
     return fe, (Ke if want_tangent else None), energy, jmin
+
+
+#: finite-strain element formulations of :func:`finite_strain_response`
+FINITE_STRAIN_FORMULATIONS = ("standard", "mean_dilatation")
+
+#: material model ids with an uncoupled energy W_iso(C~) + U(J), allowed with ``mean_dilatation``
+UNCOUPLED_MODELS = (2, 3, 4, 5)
+
+_MODEL_NAMES = ("St Venant-Kirchhoff", "neo-Hookean", "Mooney-Rivlin", "polynomial2", "Ogden",
+                "trans-iso Mooney-Rivlin", "fibre neo-Hookean")
+
+
+def coupled_material_message(what: str) -> str:
+    """The advice given when a coupled material meets the mean-dilatation formulation."""
+    return (f"{what} is a coupled material (its energy does not split into isochoric and volumetric parts), "
+            f"so the 'mean_dilatation' formulation cannot be used with it; use the uncoupled Mooney-Rivlin "
+            f"instead (MooneyRivlin(c1=mu/2, c2=0, k=bulk modulus) is the uncoupled neo-Hookean), or the "
+            f"'standard' formulation")
+
+
+def check_uncoupled(models) -> None:
+    """Raise ``ValueError`` unless every model id in ``models`` is uncoupled (:data:`UNCOUPLED_MODELS`)."""
+    models = np.asarray(models)
+    bad = np.flatnonzero(~np.isin(models, UNCOUPLED_MODELS))
+    if bad.size:
+        m = int(models[bad[0]])
+        name = _MODEL_NAMES[m] if 0 <= m < len(_MODEL_NAMES) else f"unknown model {m}"
+        raise ValueError(coupled_material_message(f"element {int(bad[0])}: material model {m} ({name})"))
+
+
+def mean_dilatation_pressure(points, etype: ElementType, conn, u, model, params):
+    """Element pressure [MPa] and dilatation of a block of mean-dilatation elements.
+
+    ``p = U'(theta)`` with ``theta = v_e / V_e`` (current over reference element volume); see
+    :func:`finite_strain_response`. Returns ``(pressure (nel,), theta (nel,))``.
+    """
+    from . import _kernels_tl as KT
+
+    conn = _conn(conn)
+    nel = conn.shape[0]
+    models = np.ascontiguousarray(np.broadcast_to(np.asarray(model, dtype=np.int64), (nel,)))
+    check_uncoupled(models)
+    xi, w = etype.rule()
+    dN = np.ascontiguousarray(etype.dshape(xi))
+    params = np.ascontiguousarray(np.broadcast_to(np.atleast_1d(np.asarray(params, dtype=np.float64)),
+                                                  (nel, np.atleast_1d(params).shape[-1])))
+    u = np.ascontiguousarray(u, dtype=np.float64).reshape(-1, 3)
+    pressure = np.empty(nel)
+    theta = np.empty(nel)
+    KT.mean_dilatation_pressure(_points(points), conn, dN, w, u, models, params, pressure, theta)
+    return pressure, theta
+
+
+def isochoric_params(models, params) -> np.ndarray:
+    """Copy of ``params (nel, npar)`` with the volumetric term of each uncoupled model switched off.
+
+    With these parameters :func:`fesolver.materials._kernels.pk2_and_tangent` gives the isochoric stress and
+    tangent (as :func:`fesolver.assembly._kernels_tl._isochoric_params` does inside the kernels): ``k = 0``
+    (Mooney-Rivlin, trans-iso Mooney-Rivlin), ``K = 0`` (Ogden), ``D1 = inf, D2 = 0`` (polynomial).
+    """
+    from ..materials import _kernels as MK
+
+    models = np.asarray(models)
+    out = np.array(params, dtype=np.float64, copy=True)
+    out[np.isin(models, (MK.MOONEY_RIVLIN, MK.TRANS_ISO_MOONEY_RIVLIN)), 2] = 0.0
+    out[models == MK.OGDEN, 7] = 0.0
+    poly = models == MK.POLYNOMIAL2
+    out[poly, 5] = np.inf
+    out[poly, 6] = 0.0
+    return out
