@@ -217,7 +217,8 @@ def _result(system: FiniteStrainSystem, u: np.ndarray, t: float, records, second
     info = LinearSolveInfo(method=f"newton+{problem.solver.method}", n_unknowns=system.n_dofs - system.fixed_dofs.size,
                            iterations=iters, relative_residual=records[-1].residuals[-1] if records else 0.0,
                            seconds=seconds)
-    res = recover_with(problem, u.reshape(-1, 3), finite_strain_tensors(system, u), reactions, resultants, info)
+    res = recover_with(problem, u.reshape(-1, 3), finite_strain_tensors(system, u), reactions, resultants, info,
+                       nodal="extrapolate")
     res.load_factor = t
     res.steps = records
     res.trusses = system.truss_state(u)

@@ -383,12 +383,32 @@ def recover(problem: Problem, u: np.ndarray, reactions, resultants, info) -> Res
     return recover_with(problem, u, small_strain_tensors(problem, u), reactions, resultants, info)
 
 
-def recover_with(problem: Problem, u: np.ndarray, evaluate, reactions, resultants, info) -> Result:
+def extrapolation_matrix(etype) -> np.ndarray:
+    """``(nen, nq)`` matrix taking quadrature-point values of ``etype``'s stiffness rule to its nodes.
+
+    The quadrature values are fitted (least squares) by the element's corner-level field -- linear on tets,
+    trilinear on hexes -- which is then evaluated at every node; with fewer points than corners (tet4) the
+    nodes get the element mean. Exact for fields the corner-level interpolation represents.
+    """
+    from .elements import HEX8, TET4
+
+    xi, _ = etype.rule()
+    corner = HEX8 if etype.name == "hex8" else TET4
+    P = corner.shape(xi)  # (nq, nc)
+    if xi.shape[0] < corner.n_nodes:
+        return np.full((etype.n_nodes, xi.shape[0]), 1.0 / xi.shape[0])
+    return corner.shape(etype.ref_nodes) @ np.linalg.pinv(P)
+
+
+def recover_with(problem: Problem, u: np.ndarray, evaluate, reactions, resultants, info,
+                 nodal: str = "evaluate") -> Result:
     """Cell averages and region-wise nodal averages of the tensors ``evaluate(block, xi)`` returns.
 
     ``evaluate(k, xi)`` gives ``(strain, stress)``, each ``(nel, npt, 6)``, for solid block ``k`` at the
     reference points ``xi``; cell values are averaged over the quadrature points with the reference volume
-    weights, point values are each element's values at its nodes averaged over the elements of a region.
+    weights. Point values are each element's values at its nodes -- evaluated there (``nodal =
+    "evaluate"``, exact for small strain) or extrapolated from the quadrature points (``"extrapolate"``,
+    robust for strongly stiffening materials at finite strain) -- averaged over the elements of a region.
     """
     mesh = problem.mesh
     new_id, out_node = output_mesh(problem)
@@ -407,7 +427,12 @@ def recover_with(problem: Problem, u: np.ndarray, evaluate, reactions, resultant
         wsum = wdet.sum(axis=1)[:, None]
         ec = np.einsum("eqc,eq->ec", eq, wdet) / wsum
         sc = np.einsum("eqc,eq->ec", sq, wdet) / wsum
-        en, sn = evaluate(k, np.ascontiguousarray(et.ref_nodes, dtype=np.float64))
+        if nodal == "extrapolate":
+            X = extrapolation_matrix(et)
+            en = np.einsum("aq,eqc->eac", X, eq)
+            sn = np.einsum("aq,eqc->eac", X, sq)
+        else:
+            en, sn = evaluate(k, np.ascontiguousarray(et.ref_nodes, dtype=np.float64))
         oc = new_id[mid[:, None], b.cells] if n_reg > 1 else b.cells.copy()
         flat = oc.ravel()
         cnt += np.bincount(flat, minlength=m)
