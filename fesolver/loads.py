@@ -72,7 +72,9 @@ class Selection:
         if self.box is not None:
             lo, hi = (np.asarray(v, dtype=float) for v in self.box)
             if lo.shape != (3,) or hi.shape != (3,) or np.any(lo > hi):
-                raise ValueError(f"box must be ([xmin, ymin, zmin], [xmax, ymax, zmax]) with min <= max, got {self.box}")
+                raise ValueError(
+                    f"box must be ([xmin, ymin, zmin], [xmax, ymax, zmax]) with min <= max, got {self.box}"
+                )
 
     def describe(self) -> str:
         return f"set {self.name!r}" if self.name is not None else f"box {list(map(list, self.box))}"

@@ -60,8 +60,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from .errors import MeshError, ModelError
 from .elements.truss import TrussMaterial
+from .errors import MeshError, ModelError
 from .loads import (
     COMPONENTS,
     RAMP,

@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 
-from .assembly import finite_strain_response, quadrature_points
 from .assembly import _kernels_tl as KT
+from .assembly import finite_strain_response
 from .elements.truss import truss_parameters, truss_response
 from .errors import ModelError
 from .materials import LinearElastic

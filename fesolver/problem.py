@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .assembly import (
+    FINITE_STRAIN_FORMULATIONS,
     FORMULATIONS,
     SparsityPattern,
     assemble_stiffness,
@@ -41,12 +42,10 @@ from .results import Result, recover
 from .solvers import LinearSolverOptions, rigid_body_modes, solve_linear
 from .solvers.newton import NewtonOptions
 
-__all__ = ["Problem", "ANALYSES"]
+__all__ = ["Problem", "ANALYSES", "FINITE_STRAIN_FORMULATIONS"]
 
 #: analysis kinds of :class:`Problem`
 ANALYSES = ("auto", "linear", "nonlinear")
-#: finite-strain element formulations: plain displacement, or mean dilatation (locking-free, uncoupled materials)
-FINITE_STRAIN_FORMULATIONS = ("standard", "mean_dilatation")
 
 log = logging.getLogger(__name__)
 

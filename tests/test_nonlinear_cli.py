@@ -118,7 +118,8 @@ tension_only = true
 
 
 @pytest.mark.parametrize("old,new,words", [
-    ('points = [[0.0, 0.0], [0.5, 1.0], [1.0, 1.0]]', 'points = [[0.0, 0.0], [0.0, 1.0]]', ["curves.half", "increasing"]),
+    ('points = [[0.0, 0.0], [0.5, 1.0], [1.0, 1.0]]', 'points = [[0.0, 0.0], [0.0, 1.0]]',
+     ["curves.half", "increasing"]),
     ('curve = "half"', 'curve = "wave"', ["boundary[1].curve", "wave"]),
     ('c1 = 0.1', 'c1 = -0.1', ["materials.pad", "c1"]),
     ('analysis = "nonlinear"', 'analysis = "dynamic"', ["solver.analysis", "dynamic"]),

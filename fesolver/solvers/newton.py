@@ -16,7 +16,8 @@ Each step starts from the last converged state with the new prescribed values; a
 * the residual norm ``||R_f|| <= rtol_residual * max(||f_ext||, ||reactions||)``, and
 * the energy norm ``|du . R| <= rtol_energy * |du_1 . R_1|`` (first iteration of the step)
 
-hold. A step that diverges, stalls past ``max_iterations`` or inverts an element is cut back
+hold. Each step starts from the last converged state plus the previous increment scaled to the new step
+(a linear predictor; without it when that fails). A step that diverges, stalls past ``max_iterations`` or inverts an element is cut back
 (``dt *= cutback``) and retried from the last converged state; after ``easy_iterations`` or fewer iterations
 the next step grows (``dt *= growth``, at most ``max_step``). Below ``min_step`` the solve stops with a
 :class:`ConvergenceError` that says which step, which norm, and how far it got.
@@ -118,12 +119,18 @@ def solve_newton(system, options: NewtonOptions | None = None, linear: LinearSol
 
         bar = tqdm(total=1.0, unit="load", bar_format="{l_bar}{bar}| t={n:.3f}/1 [{elapsed}<{remaining}]")
     last_failure = ""
+    du_last, dt_last = None, None
     try:
         while t < 1.0 - 1e-12:
             dt = min(dt, 1.0 - t)
             t_new = t + dt
-            ok, rec, u_new, why = _step(system, u, t_new, dt, free, fixed, near_null, opts, lin)
+            # predictor: continue the last converged increment (scaled to this step) on the free DOFs
+            guess = None if du_last is None else du_last[free] * (dt / dt_last)
+            ok, rec, u_new, why = _step(system, u, t_new, dt, free, fixed, near_null, opts, lin, guess)
+            if not ok and guess is not None:
+                ok, rec, u_new, why = _step(system, u, t_new, dt, free, fixed, near_null, opts, lin, None)
             if ok:
+                du_last, dt_last = u_new - u, dt
                 t = t_new
                 u = u_new
                 records.append(rec)
@@ -152,9 +159,11 @@ def solve_newton(system, options: NewtonOptions | None = None, linear: LinearSol
     return u, records
 
 
-def _step(system, u_prev, t, dt, free, fixed, near_null, opts, lin):
+def _step(system, u_prev, t, dt, free, fixed, near_null, opts, lin, guess=None):
     t0 = time.perf_counter()
     u = u_prev.copy()
+    if guess is not None:
+        u[free] += guess
     u[fixed] = system.fixed_values(t)
     f_ext = system.external(t)
     rec = StepRecord(t=t, dt=dt, iterations=0)
