@@ -111,6 +111,14 @@ class Problem:
             raise ModelError("trusses need the finite-strain analysis (analysis 'auto' or 'nonlinear')")
         if self.rigid_bodies and self.analysis == "linear":
             raise ModelError("rigid bodies need the finite-strain analysis (analysis 'auto' or 'nonlinear')")
+        if self.finite_strain_formulation == "mean_dilatation":
+            from .assembly import UNCOUPLED_MODELS, coupled_material_message
+
+            rigid_regions = {b.region for b in self.rigid_bodies}
+            for region, m in self.materials.items():
+                if region not in rigid_regions and getattr(m, "model_id", None) not in UNCOUPLED_MODELS:
+                    raise ModelError(coupled_material_message(
+                        f"material {getattr(m, 'name', region)!r} of region {region!r} ({type(m).__name__})"))
         for body in self.rigid_bodies:
             if body.region not in self.mesh.cell_sets:
                 raise ModelError(f"rigid body {body.name!r}: region {body.region!r} is not a cell set of "

@@ -166,3 +166,16 @@ analysis = "nonlinear"
     s = json.loads((out / "summary.json").read_text())
     assert s["reactions_N"]["bottom"][2] == pytest.approx(0.5, rel=1e-6)
     assert s["rigid_bodies"]["plate"]["translation_mm"][2] < 0
+
+
+def test_mean_dilatation_needs_uncoupled_material(tmp_path):
+    box_mesh(tmp_path / "block.vtu")
+    text = MODEL.replace('model = "mooney_rivlin"\nregion = "region1"\nc1 = 0.1\nc2 = 0.0\nk = 5.0',
+                         'model = "neo_hookean"\nregion = "region1"\nE = 1.0\nnu = 0.45')
+    text = text.replace('analysis = "nonlinear"', 'analysis = "nonlinear"\nformulation = "mean_dilatation"')
+    (tmp_path / "m.toml").write_text(text)
+    with pytest.raises(ModelError, match="Mooney-Rivlin"):
+        load_model(tmp_path / "m.toml")
+    ok = MODEL.replace('analysis = "nonlinear"', 'analysis = "nonlinear"\nformulation = "mean_dilatation"')
+    (tmp_path / "ok.toml").write_text(ok)
+    assert load_model(tmp_path / "ok.toml").finite_strain_formulation == "mean_dilatation"
