@@ -134,6 +134,29 @@ def strains_hex8_incompatible(points, etype: ElementType, conn, xi_at, u, lam, m
     return out
 
 
+def _assemble_colored(pattern, k, points, etype, conn, lam, mu, colouring, data):
+    conn = _conn(conn)
+    nel = conn.shape[0]
+    xi, w = etype.rule()
+    dN = np.ascontiguousarray(etype.dshape(xi))
+    lam = np.broadcast_to(np.asarray(lam, dtype=np.float64), (nel,)).copy()
+    mu = np.broadcast_to(np.asarray(mu, dtype=np.float64), (nel,)).copy()
+    detmin = np.empty(nel)
+    ptr, elems = colouring
+    K.assemble_isotropic_colored(_points(points), conn, dN, w, lam, mu, ptr, elems, pattern.blocks[k].slot,
+                                 pattern._indptr64, data, detmin)
+    return detmin
+
+
+def _check_detmin(k, etype, detmin):
+    bad = np.flatnonzero(detmin <= 0.0)
+    if bad.size:
+        raise ValueError(
+            f"block {k} ({etype.name}): non-positive Jacobian in elements {bad[:10].tolist()}"
+            + (" ..." if bad.size > 10 else "")
+        )
+
+
 def assemble_stiffness(pattern: SparsityPattern, points, blocks, lam, mu, buffers=None,
                        formulations=None) -> sp.csr_matrix:
     """Global stiffness matrix [N/mm] on ``pattern``.
@@ -148,13 +171,14 @@ def assemble_stiffness(pattern: SparsityPattern, points, blocks, lam, mu, buffer
     for k, (etype, conn) in enumerate(blocks):
         buf = None if buffers is None else buffers[k]
         form = "full" if formulations is None else formulations[k]
+        colouring = pattern.colouring(k) if (buf is None and form == "full") else None
+        if colouring is not None:
+            # compute and scatter in one pass, colour by colour: no element-matrix buffer
+            detmin = _assemble_colored(pattern, k, points, etype, conn, lam[k], mu[k], colouring, data)
+            _check_detmin(k, etype, detmin)
+            continue
         Ke, detmin = stiffness_matrices(points, etype, conn, lam[k], mu[k], out=buf, formulation=form)
-        bad = np.flatnonzero(detmin <= 0.0)
-        if bad.size:
-            raise ValueError(
-                f"block {k} ({etype.name}): non-positive Jacobian in elements {bad[:10].tolist()}"
-                + (" ..." if bad.size > 10 else "")
-            )
+        _check_detmin(k, etype, detmin)
         pattern.add_element_matrices(k, Ke, data)
     return pattern.matrix(data)
 

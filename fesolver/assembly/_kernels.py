@@ -81,39 +81,110 @@ def stiffness_linear_isotropic(points, conn, dN_ref, wq, lam, mu, Ke, detmin):
     ``detmin (nel,)`` receives the smallest Jacobian determinant met (<= 0 flags a bad element).
     """
     nel, nen = conn.shape
-    nq = wq.shape[0]
     for e in prange(nel):
         Jinv = np.empty((3, 3))
         dNx = np.empty((nen, 3))
-        K = Ke[e]
-        K[:, :] = 0.0
-        dm = np.inf
-        le = lam[e]
-        me = mu[e]
-        for q in range(nq):
-            det = _jacobian_inverse(points, conn[e], dN_ref[q], Jinv)
-            if det < dm:
-                dm = det
-            if det <= 0.0:
-                continue
-            _physical_gradients(dN_ref[q], Jinv, dNx)
-            wd = wq[q] * det
-            for a in range(nen):
-                for b in range(a, nen):
-                    dot = dNx[a, 0] * dNx[b, 0] + dNx[a, 1] * dNx[b, 1] + dNx[a, 2] * dNx[b, 2]
-                    for i in range(3):
-                        for j in range(3):
-                            v = le * dNx[a, i] * dNx[b, j] + me * dNx[a, j] * dNx[b, i]
-                            if i == j:
-                                v += me * dot
-                            K[3 * a + i, 3 * b + j] += wd * v
-        # fill the lower block triangle by symmetry
+        detmin[e] = _element_stiffness_isotropic(points, conn[e], dN_ref, wq, lam[e], mu[e], Ke[e], Jinv, dNx)
+
+
+@njit(cache=True, inline="always")
+def _element_stiffness_isotropic(points, conn_e, dN_ref, wq, le, me, K, Jinv, dNx):
+    """One element of :func:`stiffness_linear_isotropic` into ``K``; returns the smallest det J."""
+    nen = conn_e.shape[0]
+    K[:, :] = 0.0
+    dm = np.inf
+    for q in range(wq.shape[0]):
+        det = _jacobian_inverse(points, conn_e, dN_ref[q], Jinv)
+        if det < dm:
+            dm = det
+        if det <= 0.0:
+            continue
+        _physical_gradients(dN_ref[q], Jinv, dNx)
+        wd = wq[q] * det
         for a in range(nen):
-            for b in range(a + 1, nen):
+            for b in range(a, nen):
+                dot = dNx[a, 0] * dNx[b, 0] + dNx[a, 1] * dNx[b, 1] + dNx[a, 2] * dNx[b, 2]
                 for i in range(3):
                     for j in range(3):
-                        K[3 * b + j, 3 * a + i] = K[3 * a + i, 3 * b + j]
-        detmin[e] = dm
+                        v = le * dNx[a, i] * dNx[b, j] + me * dNx[a, j] * dNx[b, i]
+                        if i == j:
+                            v += me * dot
+                        K[3 * a + i, 3 * b + j] += wd * v
+    # fill the lower block triangle by symmetry
+    for a in range(nen):
+        for b in range(a + 1, nen):
+            for i in range(3):
+                for j in range(3):
+                    K[3 * b + j, 3 * a + i] = K[3 * a + i, 3 * b + j]
+    return dm
+
+
+@njit(cache=True)
+def color_elements(conn, n_nodes):
+    """Greedy colouring: elements of one colour share no node. Returns ``(colour (nel,), n_colours)``.
+
+    Each node keeps a 256-bit mask of the colours of its elements; ``n_colours = -1`` if 256 are not enough.
+    """
+    nel, nen = conn.shape
+    mask = np.zeros((n_nodes, 4), dtype=np.uint64)
+    colour = np.empty(nel, dtype=np.int64)
+    ncol = 0
+    one = np.uint64(1)
+    for e in range(nel):
+        c = -1
+        for w in range(4):
+            m = np.uint64(0)
+            for a in range(nen):
+                m |= mask[conn[e, a], w]
+            if m != np.uint64(0xFFFFFFFFFFFFFFFF):
+                inv = ~m
+                bit = 0
+                while ((inv >> np.uint64(bit)) & one) == np.uint64(0):
+                    bit += 1
+                c = 64 * w + bit
+                break
+        if c < 0:
+            return colour, -1
+        colour[e] = c
+        w = c // 64
+        b = np.uint64(c % 64)
+        for a in range(nen):
+            mask[conn[e, a], w] |= one << b
+        if c + 1 > ncol:
+            ncol = c + 1
+    return colour, ncol
+
+
+@njit(cache=True, parallel=True)
+def assemble_isotropic_colored(points, conn, dN_ref, wq, lam, mu, colour_ptr, colour_elems, slot, indptr,
+                               data, detmin):
+    """Compute and scatter isotropic element stiffnesses straight into CSR ``data`` (no element buffer).
+
+    Elements are processed colour by colour (:func:`color_elements`); within a colour no two elements share
+    a node, so threads write disjoint CSR entries. Each thread works on chunks with its own scratch.
+    """
+    nen = conn.shape[1]
+    m = 3 * nen
+    chunk = 256
+    for c in range(colour_ptr.shape[0] - 1):
+        start = colour_ptr[c]
+        n = colour_ptr[c + 1] - start
+        for ch in prange((n + chunk - 1) // chunk):
+            K = np.empty((m, m))
+            Jinv = np.empty((3, 3))
+            dNx = np.empty((nen, 3))
+            for idx in range(start + ch * chunk, min(start + (ch + 1) * chunk, start + n)):
+                e = colour_elems[idx]
+                detmin[e] = _element_stiffness_isotropic(points, conn[e], dN_ref, wq, lam[e], mu[e], K, Jinv,
+                                                         dNx)
+                for a in range(nen):
+                    A = conn[e, a]
+                    for b in range(nen):
+                        k = slot[e, a, b]
+                        for i in range(3):
+                            base = indptr[3 * A + i] + 3 * k
+                            for j in range(3):
+                                data[base + j] += K[3 * a + i, 3 * b + j]
 
 
 @njit(cache=True, parallel=True)

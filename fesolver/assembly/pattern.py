@@ -72,7 +72,7 @@ class SparsityPattern:
         counts = np.bincount(elem_nodes, minlength=self.n_nodes)
         g_ptr = np.zeros(self.n_nodes + 1, dtype=np.int64)
         np.cumsum(counts, out=g_ptr[1:])
-        g_elem = (np.searchsorted(elem_ptr, order, side="right") - 1).astype(np.int64)
+        g_elem = np.repeat(np.arange(sizes.size, dtype=np.int64), sizes)[order]
 
         nbr_count = np.zeros(self.n_nodes, dtype=np.int64)
         K._count_node_neighbors(g_ptr, g_elem, elem_ptr, elem_nodes, nbr_count)
@@ -88,16 +88,40 @@ class SparsityPattern:
         K._dof_csr_structure(nbr_ptr, nbr, indptr, indices)
         self.indptr = indptr.astype(itype)
         self.indices = indices.astype(itype)
+        # matrices share these arrays: read-only, so an in-place structural change of a matrix (e.g.
+        # eliminate_zeros) fails loudly instead of corrupting every later assembly
+        self.indptr.setflags(write=False)
+        self.indices.setflags(write=False)
         self._indptr64 = indptr
 
         self.blocks: list[_BlockMap] = []
         for c in conns:
-            ptr, elem, local = node_to_element(c, self.n_nodes)
+            if len(conns) == 1:  # the global incidence is this block's: reuse the sort
+                ptr, elem, local = g_ptr, g_elem, (order % c.shape[1]).astype(np.int64)
+            else:
+                ptr, elem, local = node_to_element(c, self.n_nodes)
             slot = np.empty((c.shape[0], c.shape[1], c.shape[1]), dtype=np.int32)
             K._element_slots(c, nbr_ptr, nbr, slot)
             self.blocks.append(_BlockMap(ptr, elem, local, slot))
         #: nodes that belong to no element block (their DOFs have empty rows)
         self.isolated_nodes = np.flatnonzero(counts == 0)
+        self._conns = conns
+        self._colours: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}
+
+    def colouring(self, block: int):
+        """``(colour_ptr, elements)`` of block ``block``: elements grouped by colour so that no two of one
+        colour share a node (computed once), or ``None`` if the greedy colouring needs over 256 colours."""
+        if block not in self._colours:
+            conn = self._conns[block]
+            colour, ncol = K.color_elements(conn, self.n_nodes)
+            if ncol < 0:
+                self._colours[block] = None
+            else:
+                order = np.argsort(colour, kind="stable")
+                ptr = np.zeros(ncol + 1, dtype=np.int64)
+                np.cumsum(np.bincount(colour, minlength=ncol), out=ptr[1:])
+                self._colours[block] = (ptr, order.astype(np.int64))
+        return self._colours[block]
 
     @property
     def n_dofs(self) -> int:

@@ -17,9 +17,9 @@ Each step starts from the last converged state with the new prescribed values; a
 * the energy norm ``|du . R| <= rtol_energy * |du_1 . R_1|`` (first iteration of the step)
 
 hold. Each step starts from the last converged state plus the previous increment scaled to the new step
-(a linear predictor; without it when that fails). A step that diverges, stalls past ``max_iterations`` or inverts an element is cut back
-(``dt *= cutback``) and retried from the last converged state; after ``easy_iterations`` or fewer iterations
-the next step grows (``dt *= growth``, at most ``max_step``). Below ``min_step`` the solve stops with a
+(a linear predictor; without it when that fails). A step that diverges, stalls past ``max_iterations`` or
+inverts an element is cut back (``dt *= cutback``) and retried from the last converged state; after
+``easy_iterations`` or fewer iterations the next step grows (``dt *= growth``, at most ``max_step``). Below ``min_step`` the solve stops with a
 :class:`ConvergenceError` that says which step, which norm, and how far it got.
 """
 
@@ -111,6 +111,12 @@ def solve_newton(system, options: NewtonOptions | None = None, linear: LinearSol
     free = np.flatnonzero(_free_mask(n, fixed))
     u = np.zeros(n) if u0 is None else np.array(u0, dtype=np.float64)
     near_null = system.near_null(free) if hasattr(system, "near_null") else None
+    # AMG aggregates 3x3 node blocks when the free DOFs come in whole nodes (3 n, 3 n + 1, 3 n + 2)
+    block = 1
+    if near_null is not None and free.size % 3 == 0:
+        trip = free.reshape(-1, 3)
+        if np.all(trip[:, 0] % 3 == 0) and np.all(trip - trip[:, :1] == np.arange(3)):
+            block = 3
     records: list[StepRecord] = []
     t, dt = 0.0, opts.initial_step
     bar = None
@@ -126,9 +132,9 @@ def solve_newton(system, options: NewtonOptions | None = None, linear: LinearSol
             t_new = t + dt
             # predictor: continue the last converged increment (scaled to this step) on the free DOFs
             guess = None if du_last is None else du_last[free] * (dt / dt_last)
-            ok, rec, u_new, why = _step(system, u, t_new, dt, free, fixed, near_null, opts, lin, guess)
+            ok, rec, u_new, why = _step(system, u, t_new, dt, free, fixed, near_null, opts, lin, guess, block)
             if not ok and guess is not None:
-                ok, rec, u_new, why = _step(system, u, t_new, dt, free, fixed, near_null, opts, lin, None)
+                ok, rec, u_new, why = _step(system, u, t_new, dt, free, fixed, near_null, opts, lin, None, block)
             if ok:
                 du_last, dt_last = u_new - u, dt
                 t = t_new
@@ -159,7 +165,7 @@ def solve_newton(system, options: NewtonOptions | None = None, linear: LinearSol
     return u, records
 
 
-def _step(system, u_prev, t, dt, free, fixed, near_null, opts, lin, guess=None):
+def _step(system, u_prev, t, dt, free, fixed, near_null, opts, lin, guess=None, block=1):
     t0 = time.perf_counter()
     u = u_prev.copy()
     if guess is not None:
@@ -189,7 +195,7 @@ def _step(system, u_prev, t, dt, free, fixed, near_null, opts, lin, guess=None):
             return False, rec, u, f"the residual is not finite at iteration {it}"
         Kff = K[free][:, free]
         try:
-            duf, info = solve_linear(Kff, Rf, lin, near_null=near_null, block_size=1)
+            duf, info = solve_linear(Kff, Rf, lin, near_null=near_null, block_size=block)
         except SolverError as exc:
             return False, rec, u, f"linear solve failed at iteration {it}: {exc}"
         rec.linear_iterations += info.iterations
