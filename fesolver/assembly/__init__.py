@@ -158,16 +158,22 @@ def _check_detmin(k, etype, detmin):
 
 
 def assemble_stiffness(pattern: SparsityPattern, points, blocks, lam, mu, buffers=None,
-                       formulations=None) -> sp.csr_matrix:
+                       formulations=None, data=None) -> sp.csr_matrix:
     """Global stiffness matrix [N/mm] on ``pattern``.
 
     ``blocks`` is a list of ``(ElementType, conn)`` in the order the pattern was built with; ``lam`` and
     ``mu`` are lists of per-element Lamé constants [MPa], one array per block. ``buffers`` (a list, one
     element-matrix array per block, or ``None``) is reused across calls when given. ``formulations`` (a
     list, one of :data:`FORMULATIONS` per block, or ``None`` for ``full`` everywhere) picks each block's
-    element formulation.
+    element formulation. ``data`` (a float64 array of ``pattern.nnz``) is zeroed and refilled in place when
+    given -- the returned matrix then shares it -- so that repeated assemblies allocate nothing.
     """
-    data = pattern.zeros()
+    if data is None:
+        data = pattern.zeros()
+    else:
+        if data.shape != (pattern.nnz,) or data.dtype != np.float64:
+            raise ValueError(f"data must be a float64 array of {pattern.nnz} entries, got {data.dtype} {data.shape}")
+        data.fill(0.0)
     for k, (etype, conn) in enumerate(blocks):
         buf = None if buffers is None else buffers[k]
         form = "full" if formulations is None else formulations[k]

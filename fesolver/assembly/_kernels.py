@@ -551,15 +551,26 @@ def gather_matrix(n2e_ptr, n2e_elem, n2e_local, slot, indptr, Ke, data):
     nn = n2e_ptr.shape[0] - 1
     nen = slot.shape[1]
     for A in prange(nn):
+        r0 = indptr[3 * A]
+        d = indptr[3 * A + 1] - r0  # the three rows of a node have the same length
         for p in range(n2e_ptr[A], n2e_ptr[A + 1]):
             e = n2e_elem[p]
             a = n2e_local[p]
+            Kr0 = Ke[e, 3 * a]
+            Kr1 = Ke[e, 3 * a + 1]
+            Kr2 = Ke[e, 3 * a + 2]
             for b in range(nen):
-                k = slot[e, a, b]
-                for i in range(3):
-                    base = indptr[3 * A + i] + 3 * k
-                    for j in range(3):
-                        data[base + j] += Ke[e, 3 * a + i, 3 * b + j]
+                base = r0 + 3 * slot[e, a, b]
+                c = 3 * b
+                data[base] += Kr0[c]
+                data[base + 1] += Kr0[c + 1]
+                data[base + 2] += Kr0[c + 2]
+                data[base + d] += Kr1[c]
+                data[base + d + 1] += Kr1[c + 1]
+                data[base + d + 2] += Kr1[c + 2]
+                data[base + 2 * d] += Kr2[c]
+                data[base + 2 * d + 1] += Kr2[c + 1]
+                data[base + 2 * d + 2] += Kr2[c + 2]
 
 
 @njit(cache=True, parallel=True)
