@@ -20,7 +20,8 @@ hold. Each step starts from the last converged state plus the previous increment
 (a linear predictor; without it when that fails). A step that diverges, stalls past ``max_iterations`` or
 inverts an element is cut back (``dt *= cutback``) and retried from the last converged state; after
 ``easy_iterations`` or fewer iterations the next step grows (``dt *= growth``, at most ``max_step``).
-Below ``min_step`` the solve stops with a :class:`ConvergenceError` that says which step, which norm, and how far it got.
+Below ``min_step`` the solve stops with a :class:`ConvergenceError` that says which step, which norm, and
+how far it got.
 """
 
 from __future__ import annotations
