@@ -36,6 +36,47 @@ def _det3(F):
             + F[0, 2] * (F[1, 0] * F[2, 1] - F[1, 1] * F[2, 0]))
 
 
+@njit(cache=True, inline="always")
+def _strain_variation(F, dNX, B):
+    """``B[a] (6 x 3)``: variation of the Green-Lagrange strain (Voigt, engineering shear) per node."""
+    for a in range(dNX.shape[0]):
+        g0 = dNX[a, 0]
+        g1 = dNX[a, 1]
+        g2 = dNX[a, 2]
+        for i in range(3):
+            B[a, 0, i] = F[i, 0] * g0
+            B[a, 1, i] = F[i, 1] * g1
+            B[a, 2, i] = F[i, 2] * g2
+            B[a, 3, i] = F[i, 0] * g1 + F[i, 1] * g0
+            B[a, 4, i] = F[i, 1] * g2 + F[i, 2] * g1
+            B[a, 5, i] = F[i, 0] * g2 + F[i, 2] * g0
+
+
+@njit(cache=True, inline="always")
+def _add_material_geometric(B, D, S, dNX, wd, K, DB):
+    """``K[ai, bj] += wd (B_a^T D B_b + delta_ij dN_a . S dN_b)`` at one quadrature point."""
+    nen = dNX.shape[0]
+    for b in range(nen):
+        for m in range(6):
+            for j in range(3):
+                s = 0.0
+                for n in range(6):
+                    s += D[m, n] * B[b, n, j]
+                DB[m, j] = s
+        for a in range(nen):
+            geo = 0.0
+            for k in range(3):
+                geo += dNX[a, k] * (S[k, 0] * dNX[b, 0] + S[k, 1] * dNX[b, 1] + S[k, 2] * dNX[b, 2])
+            for i in range(3):
+                for j in range(3):
+                    s = 0.0
+                    for m in range(6):
+                        s += B[a, m, i] * DB[m, j]
+                    if i == j:
+                        s += geo
+                    K[3 * a + i, 3 * b + j] += wd * s
+
+
 @njit(cache=True, parallel=True)
 def residual_tangent_tl(points, conn, dN_ref, wq, u, models, params, fibres, want_tangent,
                         fe, Ke, energy, jmin):
@@ -110,36 +151,8 @@ def residual_tangent_tl(points, conn, dN_ref, wq, u, models, params, fibres, wan
                     fe[e, 3 * a + i] += wd * s
             if not want_tangent:
                 continue
-            for a in range(nen):
-                g0 = dNX[a, 0]
-                g1 = dNX[a, 1]
-                g2 = dNX[a, 2]
-                for i in range(3):
-                    B[a, 0, i] = F[i, 0] * g0
-                    B[a, 1, i] = F[i, 1] * g1
-                    B[a, 2, i] = F[i, 2] * g2
-                    B[a, 3, i] = F[i, 0] * g1 + F[i, 1] * g0
-                    B[a, 4, i] = F[i, 1] * g2 + F[i, 2] * g1
-                    B[a, 5, i] = F[i, 0] * g2 + F[i, 2] * g0
-            for b in range(nen):
-                for m in range(6):
-                    for j in range(3):
-                        s = 0.0
-                        for n in range(6):
-                            s += D[m, n] * B[b, n, j]
-                        DB[m, j] = s
-                for a in range(nen):
-                    geo = 0.0
-                    for K in range(3):
-                        geo += dNX[a, K] * (S[K, 0] * dNX[b, 0] + S[K, 1] * dNX[b, 1] + S[K, 2] * dNX[b, 2])
-                    for i in range(3):
-                        for j in range(3):
-                            s = 0.0
-                            for m in range(6):
-                                s += B[a, m, i] * DB[m, j]
-                            if i == j:
-                                s += geo
-                            Ke[e, 3 * a + i, 3 * b + j] += wd * s
+            _strain_variation(F, dNX, B)
+            _add_material_geometric(B, D, S, dNX, wd, Ke[e], DB)
         jmin[e] = jm
 
 
@@ -352,37 +365,14 @@ def residual_tangent_tl_mean_dilatation(points, conn, dN_ref, wq, u, models, par
                     fe[e, 3 * a + i] += wd * (s + p * jg[a, i])
             if not want_tangent:
                 continue
-            for a in range(nen):
-                g0 = dNX[a, 0]
-                g1 = dNX[a, 1]
-                g2 = dNX[a, 2]
-                for i in range(3):
-                    B[a, 0, i] = F[i, 0] * g0
-                    B[a, 1, i] = F[i, 1] * g1
-                    B[a, 2, i] = F[i, 2] * g2
-                    B[a, 3, i] = F[i, 0] * g1 + F[i, 1] * g0
-                    B[a, 4, i] = F[i, 1] * g2 + F[i, 2] * g1
-                    B[a, 5, i] = F[i, 0] * g2 + F[i, 2] * g0
+            _strain_variation(F, dNX, B)
             pw = wd * p / J
-            for b in range(nen):
-                for m in range(6):
-                    for j in range(3):
-                        s = 0.0
-                        for n in range(6):
-                            s += D[m, n] * B[b, n, j]
-                        DB[m, j] = s
-                for a in range(nen):
-                    geo = 0.0
-                    for K in range(3):
-                        geo += dNX[a, K] * (S[K, 0] * dNX[b, 0] + S[K, 1] * dNX[b, 1] + S[K, 2] * dNX[b, 2])
+            _add_material_geometric(B, D, S, dNX, wd, Ke[e], DB)
+            for a in range(nen):
+                for b in range(nen):
                     for i in range(3):
                         for j in range(3):
-                            s = 0.0
-                            for m in range(6):
-                                s += B[a, m, i] * DB[m, j]
-                            if i == j:
-                                s += geo
-                            Ke[e, 3 * a + i, 3 * b + j] += wd * s + pw * (jg[a, i] * jg[b, j] - jg[a, j] * jg[b, i])
+                            Ke[e, 3 * a + i, 3 * b + j] += pw * (jg[a, i] * jg[b, j] - jg[a, j] * jg[b, i])
         if want_tangent:
             c = ddU / V
             for a in range(nen):
