@@ -144,57 +144,17 @@ class Problem:
         return out
 
     def _assign_trusses(self) -> list[np.ndarray]:
-        """Per line block, the index (into ``self.trusses``) of each truss's material (-1: none)."""
-        mesh = self.mesh
-        idx = [np.full(b.cells.shape[0], -1, dtype=np.int64) for b in mesh.lines]
-        for m, region in enumerate(self.trusses):
-            if region not in mesh.line_sets:
-                raise ModelError(
-                    f"truss region {region!r} is not a line set of {mesh.source}; line sets: "
-                    f"{sorted(mesh.line_sets)}"
-                )
-            for k, cells in mesh.line_sets[region].items():
-                if np.any(idx[k][cells] >= 0):
-                    raise ModelError(f"truss regions overlap at {region!r}; each line needs one material")
-                idx[k][cells] = m
-        if self.trusses:
-            for k, i in enumerate(idx):
-                if np.any(i < 0):
-                    raise ModelError(
-                        f"{int(np.sum(i < 0))} line elements of block {k} have no truss material; give every "
-                        f"line set a truss material or remove the lines from the mesh"
-                    )
-        return idx
+        """Per line block, the index (into ``self.trusses``) of each truss's material."""
+        if not self.trusses:
+            return [np.full(b.cells.shape[0], -1, dtype=np.int64) for b in self.mesh.lines]
+        return _assign_regions(self.trusses, self.mesh.line_sets, self.mesh.lines, "truss", "line set",
+                               np.zeros(len(self.mesh.lines) + 1, dtype=np.int64), self.mesh.source)
 
     # -- materials ------------------------------------------------------------------------------
     def _assign_materials(self) -> list[np.ndarray]:
         """Per solid block, the index (into ``self.materials``) of each element's material."""
-        mesh = self.mesh
-        idx = [np.full(b.cells.shape[0], -1, dtype=np.int64) for b in mesh.solids]
-        for m, region in enumerate(self.materials):
-            if region not in mesh.cell_sets:
-                raise ModelError(
-                    f"material region {region!r} is not a cell set of {mesh.source}; regions: "
-                    f"{sorted(mesh.cell_sets)}"
-                )
-            for k, cells in mesh.cell_sets[region].items():
-                taken = cells[idx[k][cells] >= 0]
-                if taken.size:
-                    other = list(self.materials)[idx[k][taken[0]]]
-                    raise ModelError(
-                        f"regions {other!r} and {region!r} overlap ({taken.size} elements, e.g. element "
-                        f"{int(taken[0] + mesh.solid_offsets[k])}); each element needs exactly one material"
-                    )
-                idx[k][cells] = m
-        missing = [(k, np.flatnonzero(i < 0)) for k, i in enumerate(idx)]
-        n_missing = sum(m.size for _, m in missing)
-        if n_missing:
-            first = next(int(m[0] + mesh.solid_offsets[k]) for k, m in missing if m.size)
-            raise ModelError(
-                f"{n_missing} solid elements have no material (e.g. element {first}); assign a material to "
-                f"region 'all' or to regions covering every element"
-            )
-        return idx
+        return _assign_regions(self.materials, self.mesh.cell_sets, self.mesh.solids, "material", "cell set",
+                               self.mesh.solid_offsets, self.mesh.source)
 
     def lame_per_element(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         mats = self.linear_materials()
@@ -357,3 +317,33 @@ class Problem:
         result.timings = timings
         result.n_free = int(free.size)
         return result
+
+
+def _assign_regions(by_region: dict, sets: dict, blocks: list, what: str, set_kind: str, offsets, source: str):
+    """Per block, the index (into ``by_region``) of each element's entry; every element needs exactly one.
+
+    Raises ModelError for an unknown region, overlapping regions, or elements left without an entry (ids
+    counted with ``offsets`` per block).
+    """
+    idx = [np.full(b.cells.shape[0], -1, dtype=np.int64) for b in blocks]
+    names = list(by_region)
+    for m, region in enumerate(names):
+        if region not in sets:
+            raise ModelError(f"{what} region {region!r} is not a {set_kind} of {source}; {set_kind}s: {sorted(sets)}")
+        for k, cells in sets[region].items():
+            taken = cells[idx[k][cells] >= 0]
+            if taken.size:
+                raise ModelError(
+                    f"regions {names[idx[k][taken[0]]]!r} and {region!r} overlap ({taken.size} elements, e.g. "
+                    f"element {int(taken[0] + offsets[k])}); each element needs exactly one {what}"
+                )
+            idx[k][cells] = m
+    missing = [(k, np.flatnonzero(i < 0)) for k, i in enumerate(idx)]
+    n_missing = sum(m.size for _, m in missing)
+    if n_missing:
+        first = next(int(m[0] + offsets[k]) for k, m in missing if m.size)
+        raise ModelError(
+            f"{n_missing} elements have no {what} (e.g. element {first}); give a {what} to {set_kind}s covering "
+            f"every element (the cell set 'all' covers every solid)"
+        )
+    return idx

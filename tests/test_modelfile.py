@@ -131,3 +131,19 @@ def test_overlapping_regions(workdir):
 def test_examples_are_valid():
     for model in sorted(EXAMPLES.glob("*/model.toml")):
         load_model(model)
+
+
+def test_elements_without_material(workdir):
+    """A material only on a region that does not cover the mesh leaves elements without one."""
+    import meshio
+
+    m = meshio.read(workdir / "cantilever.msh")
+    n = len(m.cells_dict["tetra10"])
+    region = np.where(np.arange(n) < n // 2, 1, 2)
+    part = meshio.Mesh(m.points, [("tetra10", m.cells_dict["tetra10"])], cell_data={"region": [region]})
+    meshio.write(workdir / "part.vtu", part)
+    text = BASE.replace('file = "cantilever.msh"', 'file = "part.vtu"').replace('region = "beam"', 'region = "region1"')
+    text = text.replace('nodes = "fixed_end"', "box = [[0, 0, 0], [0, 10, 10]]")
+    text = text.replace('surface = "tip"', "box = [[100, 0, 0], [100, 10, 10]]")
+    with pytest.raises(ModelError, match="have no material"):
+        load_model(write(workdir, text))
