@@ -301,6 +301,13 @@ def test_homogeneous_distorted_mesh(etype_name, n, material, formulation, case, 
     check_homogeneous(distorted_cube(etype_name, n), material, formulation, case, value)
 
 
+@pytest.mark.parametrize("case, value", DEFORMATIONS)
+@pytest.mark.parametrize("material", [m for m in MATERIALS if (m, "standard") not in HOMOGENEOUS_MESH])
+def test_homogeneous_distorted_hex8_every_model(material, case, value):
+    """Every remaining model on the distorted hex8 cube too (the tet10 cube runs the three above)."""
+    check_homogeneous(distorted_cube("hex8", 2), material, "standard", case, value)
+
+
 # ----------------------------------------------------------------------------------------------
 # (c) quadratic convergence of Newton's method
 # ----------------------------------------------------------------------------------------------
