@@ -101,6 +101,10 @@ class FiniteStrainSystem:
         self.fixed_dofs = np.array(sorted(fixed), dtype=np.int64)
         self._pos = {d: i for i, d in enumerate(self.fixed_dofs)}
         self.worst = None  # (block, element, det F) of the worst element of the last evaluation
+        self.t = 0.0
+        self.contacts = list(getattr(problem, "contacts", []))
+        for c in self.contacts:  # tributary areas, penalty, CSR positions; multipliers reset to zero
+            c.setup(self)
 
     def fixed_values(self, t: float) -> np.ndarray:
         out = np.zeros(self.fixed_dofs.size)
@@ -112,6 +116,7 @@ class FiniteStrainSystem:
         return out
 
     def external(self, t: float) -> np.ndarray:
+        self.t = t  # the load factor of the current step (moves the rigid contact surfaces)
         f = np.zeros(self.n_dofs)
         for ld, fl in self.loads:
             f += ld.curve(t) * fl
@@ -145,8 +150,16 @@ class FiniteStrainSystem:
             self.pattern.add_element_vectors(ib, r.fe, f)
             if want_tangent:
                 self.pattern.add_element_matrices(ib, np.ascontiguousarray(r.Ke), data)
+        for c in self.contacts:  # node-to-rigid-surface contact (fesolver.contact): adds -p A n and its tangent
+            c.add(self, u3, f, data)
         self.worst = worst
         return f, (self.pattern.matrix(data) if want_tangent else None), ok
+
+    def augment(self, u: np.ndarray) -> bool:
+        """Augmented-Lagrangian (Uzawa) update of every contact after a converged step; True = converged."""
+        u3 = np.ascontiguousarray(u.reshape(-1, 3))
+        done = [c.augment(self, u3) for c in self.contacts]
+        return all(done)
 
     def truss_state(self, u: np.ndarray):
         """Per line block: ``(force [N], stress [MPa], stretch)``."""
@@ -202,6 +215,7 @@ def _voigt(T: np.ndarray) -> np.ndarray:
 def _result(system: FiniteStrainSystem, u: np.ndarray, t: float, records, seconds: float,
             rigid=None) -> Result:
     problem = system.problem
+    system.t = t  # contact surfaces at this load factor
     f_int, _, _ = system.internal(u, False)
     f_ext = system.external(t)
     reaction_all = f_int - f_ext
@@ -223,6 +237,9 @@ def _result(system: FiniteStrainSystem, u: np.ndarray, t: float, records, second
     res.steps = records
     res.trusses = system.truss_state(u)
     res.rigid = rigid or {}
+    if system.contacts:
+        u3 = np.ascontiguousarray(u.reshape(-1, 3))
+        res.contact = {c.name: c.report(system, u3) for c in system.contacts}
     return res
 
 

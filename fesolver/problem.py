@@ -78,6 +78,9 @@ class Problem:
     rigid_bodies : list of RigidBody
         Regions moving rigidly with a 6-DOF reference point (finite-strain analysis; see :mod:`fesolver.rigid`).
         Their elements still need a material in ``materials`` (it is ignored: a rigid motion strains nothing).
+    contacts : list of RigidSurface
+        Rigid analytical surfaces in frictionless contact with facet sets (finite-strain analysis; see
+        :mod:`fesolver.contact`).
     finite_strain_formulation : {"standard", "mean_dilatation"}
         ``mean_dilatation`` (three-field, element-constant pressure; uncoupled materials only) does not lock
         for nearly incompressible tissue.
@@ -95,6 +98,7 @@ class Problem:
     trusses: dict = field(default_factory=dict)
     finite_strain_formulation: str = "standard"
     rigid_bodies: list = field(default_factory=list)
+    contacts: list = field(default_factory=list)
 
     def __post_init__(self):
         if self.finite_strain_formulation not in FINITE_STRAIN_FORMULATIONS:
@@ -111,6 +115,8 @@ class Problem:
             raise ModelError("trusses need the finite-strain analysis (analysis 'auto' or 'nonlinear')")
         if self.rigid_bodies and self.analysis == "linear":
             raise ModelError("rigid bodies need the finite-strain analysis (analysis 'auto' or 'nonlinear')")
+        if self.contacts and self.analysis == "linear":
+            raise ModelError("contact needs the finite-strain analysis (analysis 'auto' or 'nonlinear')")
         if self.finite_strain_formulation == "mean_dilatation":
             from .assembly import UNCOUPLED_MODELS, coupled_material_message
 
@@ -130,7 +136,7 @@ class Problem:
         if self.analysis != "auto":
             return self.analysis == "nonlinear"
         hyperelastic = any(not isinstance(m, LinearElastic) for m in self.materials.values())
-        return bool(self.trusses) or bool(self.rigid_bodies) or hyperelastic
+        return bool(self.trusses) or bool(self.rigid_bodies) or bool(self.contacts) or hyperelastic
 
     def linear_materials(self) -> list[LinearElastic]:
         """Each material as a linear-elastic one (hyperelastic ones by their small-strain moduli)."""

@@ -121,6 +121,9 @@ class Result:
     trusses: list = field(default_factory=list)
     #: per rigid body: reference-point force [N], moment [N mm], translation [mm], rotation vector [rad]
     rigid: dict = field(default_factory=dict)
+    #: per contact (:mod:`fesolver.contact`) name: ``nodes``, nodal ``pressure`` [MPa] and ``gap`` [mm], and
+    #: ``summary`` (peak and mean pressure, contact area, normal force, centre of pressure); empty without contact
+    contact: dict = field(default_factory=dict)
 
     @property
     def mesh(self):
@@ -204,6 +207,9 @@ class Result:
         }
         if self.rigid:
             out["rigid_bodies"] = self.rigid
+        if self.contact:
+            out["contact"] = {name: c["summary"] for name, c in self.contact.items()}
+            out["contact_augmentations"] = [int(getattr(r, "augmentations", 0)) for r in self.steps]
         if self.trusses:
             force = np.concatenate([t.force for t in self.trusses])
             stress = np.concatenate([t.stress for t in self.trusses])
@@ -245,10 +251,28 @@ class Result:
             cell_data["min_principal"].append(cp[:, 0])
             cell_data["material"].append(self.material_id[k])
             cell_data["element_id"].append(offsets[k] + np.arange(b.cells.shape[0], dtype=np.int64))
+        if self.contact:
+            self._add_contact(point_data)
         points = self.out_points
         if self.trusses:
             points, point_data = self._add_trusses(cells, cell_data, point_data)
         return meshio.Mesh(points, cells, point_data=point_data, cell_data=cell_data)
+
+    def _add_contact(self, point_data) -> None:
+        """``contact_pressure`` [MPa] (0 off the contact surfaces) and ``contact_gap`` [mm] (NaN off them).
+
+        A node on several contact surfaces shows the largest pressure and the smallest gap.
+        """
+        nn = self.mesh.n_nodes
+        p = np.zeros(nn)
+        g = np.full(nn, np.inf)
+        for c in self.contact.values():
+            nodes = np.asarray(c["nodes"])
+            p[nodes] = np.maximum(p[nodes], c["pressure"])
+            g[nodes] = np.minimum(g[nodes], c["gap"])
+        g[~np.isfinite(g)] = np.nan
+        point_data["contact_pressure"] = p[self.out_node]
+        point_data["contact_gap"] = g[self.out_node]
 
     def _add_trusses(self, cells, cell_data, point_data):
         """Append the truss (line) blocks with axial force [N], stress [MPa] and stretch as cell data.

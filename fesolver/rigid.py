@@ -257,6 +257,11 @@ class RigidCoupledSystem:
     def near_null(self, free):
         return None
 
+    def augment(self, q: np.ndarray) -> bool:
+        """Augmented-Lagrangian update of the contacts of the wrapped system (True: converged)."""
+        base_augment = getattr(self.base, "augment", None)
+        return True if base_augment is None else base_augment(self.displacement(q))
+
     def reactions(self, q: np.ndarray, t: float) -> dict[str, dict[str, list[float]]]:
         """Force [N] and spatial moment [N mm] (about the current reference point) each body's supports exert."""
         fq_int, _, _ = self.internal(q, False)

@@ -144,7 +144,7 @@ def _assemble_colored(pattern, k, points, etype, conn, lam, mu, colouring, data)
     detmin = np.empty(nel)
     ptr, elems = colouring
     K.assemble_isotropic_colored(_points(points), conn, dN, w, lam, mu, ptr, elems, pattern.blocks[k].slot,
-                                 pattern._indptr64, data, detmin)
+                                 pattern.row_starts, data, detmin)
     return detmin
 
 

@@ -92,6 +92,7 @@ class SparsityPattern:
         # eliminate_zeros) fails loudly instead of corrupting every later assembly
         self.indptr.setflags(write=False)
         self.indices.setflags(write=False)
+        indptr.setflags(write=False)
         self._indptr64 = indptr
 
         self.blocks: list[_BlockMap] = []
@@ -122,6 +123,11 @@ class SparsityPattern:
                 np.cumsum(np.bincount(colour, minlength=ncol), out=ptr[1:])
                 self._colours[block] = (ptr, order.astype(np.int64))
         return self._colours[block]
+
+    @property
+    def row_starts(self) -> np.ndarray:
+        """``indptr`` as int64 (read-only), for kernels that scatter into ``data``."""
+        return self._indptr64
 
     @property
     def n_dofs(self) -> int:

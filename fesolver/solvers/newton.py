@@ -7,7 +7,11 @@ The solver drives a *system* from load factor ``t = 0`` to ``t = 1``:
 * ``system.external(t)`` -> external force vector [N];
 * ``system.internal(u, want_tangent)`` -> ``(f_int, K or None, ok)`` with ``ok`` False when an element
   inverted (det F <= 0) at ``u``;
-* optionally ``system.near_null(free)`` -> AMG near-null space for the free DOFs.
+* optionally ``system.near_null(free)`` -> AMG near-null space for the free DOFs;
+* optionally ``system.augment(u) -> bool``: called when a step has converged (augmented-Lagrangian contact);
+  False means the multipliers were updated and the step keeps iterating from ``u`` (at most
+  ``max_augmentations`` times per step, counted in :attr:`StepRecord.augmentations`), True that they are
+  converged.
 
 Each step starts from the last converged state with the new prescribed values; an iteration solves
 ``K_ff du = R_f`` with ``R = f_ext - f_int``, then a line search scales ``du`` so that the energy norm
@@ -56,6 +60,8 @@ class NewtonOptions:
     line_search: bool = True
     line_search_tol: float = 0.8
     line_search_max: int = 8
+    #: cap on the augmented-Lagrangian (Uzawa) updates per step of a system with ``augment`` (contact)
+    max_augmentations: int = 20
 
     def __post_init__(self):
         if not (0.0 < self.min_step <= self.initial_step <= 1.0 and self.min_step <= self.max_step <= 1.0):
@@ -78,6 +84,8 @@ class StepRecord:
     energies: list[float] = field(default_factory=list)
     linear_iterations: int = 0
     seconds: float = 0.0
+    #: augmented-Lagrangian (Uzawa) multiplier updates in this step (contact)
+    augmentations: int = 0
 
 
 class ConvergenceError(SolverError):
@@ -175,7 +183,19 @@ def _step(system, u_prev, t, dt, free, fixed, near_null, opts, lin, guess=None, 
     f_ext = system.external(t)
     rec = StepRecord(t=t, dt=dt, iterations=0)
     e_ref = None
-    for it in range(1, opts.max_iterations + 1):
+    augment = getattr(system, "augment", None)
+    it = 0  # iterations of the step
+    k = 0  # iterations since the step started or the multipliers were last updated
+    r0 = 0  # index in rec.residuals of the first residual of the current cycle
+    while True:
+        if k >= opts.max_iterations:
+            return False, rec, u, (
+                f"no convergence in {opts.max_iterations} iterations: relative residual {rec.residuals[-1]:.3g} "
+                f"(tolerance {opts.rtol_residual:g}), energy ratio {rec.energies[-1] / e_ref:.3g} "
+                f"(tolerance {opts.rtol_energy:g})"
+            )
+        it += 1
+        k += 1
         f_int, K, ok = system.internal(u, True)
         if not ok:
             return False, rec, u, f"an element inverted (det F <= 0) at iteration {it}"
@@ -184,14 +204,18 @@ def _step(system, u_prev, t, dt, free, fixed, near_null, opts, lin, guess=None, 
         ref = max(np.linalg.norm(f_ext[free]), np.linalg.norm(f_int[fixed]) if fixed.size else 0.0, 1e-30)
         rnorm = float(np.linalg.norm(Rf))
         rec.residuals.append(rnorm / ref)
-        if it > 1 and rnorm <= opts.rtol_residual * ref and rec.energies[-1] <= opts.rtol_energy * e_ref:
-            rec.iterations = it - 1
-            rec.seconds = time.perf_counter() - t0
-            return True, rec, u, ""
-        if rnorm <= 1e-14 * ref:  # already in equilibrium (e.g. a zero load step)
-            rec.iterations = it - 1
-            rec.seconds = time.perf_counter() - t0
-            return True, rec, u, ""
+        converged = (k > 1 and rnorm <= opts.rtol_residual * ref and rec.energies[-1] <= opts.rtol_energy * e_ref)
+        converged = converged or rnorm <= 1e-14 * ref  # already in equilibrium (e.g. a zero load step)
+        if converged:
+            if augment is None or augment(u):
+                break
+            if rec.augmentations >= opts.max_augmentations:
+                log.warning("step to t=%.4g: contact multipliers not converged after %d augmentations; "
+                            "accepting the step", t, rec.augmentations)
+                break
+            rec.augmentations += 1
+            k, e_ref, r0 = 0, None, len(rec.residuals)
+            continue
         if not np.isfinite(rnorm):
             return False, rec, u, f"the residual is not finite at iteration {it}"
         Kff = K[free][:, free]
@@ -209,14 +233,12 @@ def _step(system, u_prev, t, dt, free, fixed, near_null, opts, lin, guess=None, 
         u = u.copy()
         u[free] += s * duf
         rec.energies.append(abs(s * e0))
-        if it >= 3 and rec.residuals[-1] > 1e3 * rec.residuals[0]:
-            return False, rec, u, (f"residual norm grew from {rec.residuals[0]:.3g} to {rec.residuals[-1]:.3g}"
+        if k >= 3 and rec.residuals[-1] > 1e3 * rec.residuals[r0]:
+            return False, rec, u, (f"residual norm grew from {rec.residuals[r0]:.3g} to {rec.residuals[-1]:.3g}"
                                    f" (relative) by iteration {it}")
-    return False, rec, u, (
-        f"no convergence in {opts.max_iterations} iterations: relative residual {rec.residuals[-1]:.3g} "
-        f"(tolerance {opts.rtol_residual:g}), energy ratio {rec.energies[-1] / e_ref:.3g} "
-        f"(tolerance {opts.rtol_energy:g})"
-    )
+    rec.iterations = it - 1 - rec.augmentations  # linear solves
+    rec.seconds = time.perf_counter() - t0
+    return True, rec, u, ""
 
 
 def _line_search(system, u, free, duf, f_ext, e0, opts) -> float:

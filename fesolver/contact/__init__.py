@@ -1,0 +1,18 @@
+"""Contact: frictionless node-to-surface contact with rigid analytical surfaces (augmented Lagrangian).
+
+Add surfaces to ``Problem.contacts``; they force the finite-strain (Newton) analysis. See
+:mod:`fesolver.contact.rigid_surfaces` for the formulation.
+"""
+
+from .rigid_surfaces import (
+    PENALTY_FACTOR,
+    RigidCylinder,
+    RigidEllipsoid,
+    RigidPlane,
+    RigidSphere,
+    RigidSurface,
+    tributary_areas,
+)
+
+__all__ = ["RigidSurface", "RigidPlane", "RigidSphere", "RigidCylinder", "RigidEllipsoid", "tributary_areas",
+           "PENALTY_FACTOR"]

@@ -1,0 +1,303 @@
+r"""Frictionless contact of a deformable surface with rigid analytical surfaces (node to surface).
+
+Every node of a facet set carries a tributary area ``A`` [mm^2], lumped from its facets on the reference
+configuration (row-sum-free HRZ lumping: ``A_i = A_f int N_i^2 / sum_j int N_j^2``, positive for every facet
+type). With ``g(x)`` the signed distance [mm] of the current node position ``x`` to the rigid surface
+(positive outside, negative = penetration) and ``n = grad g`` the unit outward normal, the contact pressure
+[MPa] is
+
+.. math:: p = \max(0,\ \lambda - \varepsilon g)
+
+with penalty ``eps`` [MPa/mm] and Lagrange multiplier ``lambda`` [MPa]. The node receives the force
+``p A n``; its contribution to the internal force is ``-p A n`` and to the tangent
+
+.. math:: K = \varepsilon A\, n \otimes n\ [p > 0] - p A\, \partial n / \partial x ,
+
+``dn/dx`` being the Hessian of the distance (zero for a plane, ``(I - n n) / r`` for a sphere,
+``(I - a a - n n) / r`` for a cylinder). The multipliers are updated by Uzawa's augmented-Lagrangian rule
+``lambda <- max(0, lambda - eps g)`` after each converged Newton step (see :meth:`RigidSurface.augment`).
+
+Augmentation is converged when ``max |d lambda| A <= tol * max(p A)`` or when the largest penetration is at
+most ``gap_tol`` [mm]. The pressure is nominal (force per reference area). The default penalty is
+``eps = PENALTY_FACTOR * E_max / h`` (``E_max``: largest small-strain Young's modulus of the model's
+materials, ``h``: square root of the mean tributary area), i.e. a penetration of about a tenth of the local
+strain times ``h`` before augmentation; the augmentation removes it, so the result does not depend on ``eps``.
+
+Surfaces move rigidly by ``motion * curve(t)`` [mm] with the load factor ``t``. The deformable body lies on
+the side the normal points to (outside a sphere, cylinder or ellipsoid). Limits: frictionless, no
+self-contact, no deformable-deformable contact, and no Uzawa augmentation when the model also has rigid
+bodies (:class:`~fesolver.rigid.RigidCoupledSystem` has no ``augment``: contact is then pure penalty).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import ModelError
+from ..loads import RAMP, LoadCurve, Selection
+
+__all__ = ["RigidSurface", "RigidPlane", "RigidSphere", "RigidCylinder", "RigidEllipsoid", "tributary_areas",
+           "PENALTY_FACTOR"]
+
+log = logging.getLogger(__name__)
+
+#: default penalty: ``eps = PENALTY_FACTOR * E_max / h`` with ``E_max`` the largest small-strain Young's modulus
+#: of the model's materials and ``h`` the square root of the mean tributary area of the contact nodes
+PENALTY_FACTOR = 10.0
+
+
+def tributary_areas(points: np.ndarray, facets: list) -> tuple[np.ndarray, np.ndarray]:
+    """``(nodes (m,), area (m,) mm^2)``: HRZ-lumped reference area of each node of the facets.
+
+    ``facets`` is a list of ``(facet type, conn (nf, nfn))``.
+    """
+    nn = points.shape[0]
+    acc = np.zeros(nn)
+    for ftype, conn in facets:
+        conn = np.asarray(conn, dtype=np.int64)
+        xi, w = ftype.rule(None)
+        N = ftype.shape(xi)  # (nq, nfn)
+        dN = ftype.dshape(xi)  # (nq, nfn, 2)
+        x = points[conn]  # (nf, nfn, 3)
+        g0 = np.einsum("qa,fai->fqi", dN[:, :, 0], x)
+        g1 = np.einsum("qa,fai->fqi", dN[:, :, 1], x)
+        jac = np.linalg.norm(np.cross(g0, g1), axis=2) * w  # (nf, nq)
+        area = jac.sum(axis=1)
+        m2 = np.einsum("fq,qa->fa", jac, N * N)
+        lumped = area[:, None] * m2 / m2.sum(axis=1, keepdims=True)
+        np.add.at(acc, conn.ravel(), lumped.ravel())
+    nodes = np.flatnonzero(acc > 0.0)
+    return nodes, acc[nodes]
+
+
+@dataclass(eq=False)
+class RigidSurface:
+    """Base class: a rigid surface in frictionless contact with the nodes of a facet set.
+
+    Parameters
+    ----------
+    surface : str or Selection
+        Facet set (by name) or box of boundary facets of the deformable body.
+    name : str
+    motion : (3,) float, mm
+        Translation of the surface at ``curve(t) = 1``.
+    curve : LoadCurve
+    penalty : float, MPa/mm, optional
+        ``eps``; default ``PENALTY_FACTOR * E_max / h`` (see :data:`PENALTY_FACTOR`).
+    augment : bool
+        Uzawa updates of the multipliers (off: pure penalty).
+    tol : float
+        Augmentation converged when ``max |d lambda| A <= tol * max(p A)``, or
+    gap_tol : float, mm
+        when the largest penetration is at most ``gap_tol``.
+    """
+
+    surface: object = None
+    name: str = "contact"
+    motion: tuple = (0.0, 0.0, 0.0)
+    curve: LoadCurve = RAMP
+    penalty: float | None = None
+    augmentation: bool = True
+    tol: float = 1e-3
+    gap_tol: float = 1e-6
+    _ready: bool = field(default=False, init=False, repr=False)
+
+    # -- geometry (subclasses) ------------------------------------------------------------------
+    def distance(self, x: np.ndarray):
+        """``(g (m,), n (m, 3), H (m, 3, 3) = dn/dx)`` of points ``x (m, 3)`` relative to the surface at rest."""
+        raise NotImplementedError
+
+    def grad_distance(self, x: np.ndarray, n: np.ndarray) -> np.ndarray:
+        """``dg/dx (m, 3)``; equal to ``n`` for an exact signed distance."""
+        return n
+
+    # -- setup ----------------------------------------------------------------------------------
+    def setup(self, system) -> None:
+        problem = system.problem
+        mesh = problem.mesh
+        sel = self.surface if isinstance(self.surface, Selection) else Selection(name=self.surface)
+        self.nodes, self.area = tributary_areas(mesh.points, sel.facets(mesh))
+        if self.nodes.size == 0:
+            raise ModelError(f"contact {self.name!r}: {sel.describe()} has no facets")
+        if self.penalty is None:
+            E = 0.0
+            for m in problem.materials.values():
+                E = max(E, float(m.small_strain_moduli()[0]) if hasattr(m, "small_strain_moduli") else float(m.E))
+            h = float(np.sqrt(self.area.mean()))
+            self.eps = PENALTY_FACTOR * E / h
+        else:
+            self.eps = float(self.penalty)
+        self.lam = np.zeros(self.nodes.size)
+        # CSR positions of the 3x3 diagonal blocks of the contact nodes: row 3A+i, column 3A+j
+        pat = system.pattern
+        indptr, indices = pat.row_starts, pat.indices
+        pos = np.empty((self.nodes.size, 3, 3), dtype=np.int64)
+        for k, a in enumerate(self.nodes):
+            for i in range(3):
+                r0, r1 = indptr[3 * a + i], indptr[3 * a + i + 1]
+                j0 = r0 + int(np.searchsorted(indices[r0:r1], 3 * a))
+                pos[k, i] = j0 + np.arange(3)
+        self._pos = pos
+        self._ready = True
+
+    def offset(self, t: float) -> np.ndarray:
+        return np.asarray(self.motion, dtype=float) * self.curve(t)
+
+    def state(self, system, u3: np.ndarray):
+        """``(g, n, H, p)`` at the contact nodes for displacement ``u3 (nn, 3)`` at the system's load factor."""
+        if not self._ready:
+            self.setup(system)
+        x = system.points[self.nodes] + u3[self.nodes] - self.offset(getattr(system, "t", 1.0))
+        g, n, H = self.distance(x)
+        p = np.maximum(0.0, self.lam - self.eps * g)
+        return g, n, H, p
+
+    # -- the hooks of FiniteStrainSystem ----------------------------------------------------------
+    def add(self, system, u3: np.ndarray, f: np.ndarray, data: np.ndarray | None) -> None:
+        """Add the contact internal force ``-p A n`` to ``f`` and, if ``data`` is given, the tangent."""
+        g, n, H, p = self.state(system, u3)
+        fa = (p * self.area)[:, None] * n
+        np.subtract.at(f, (3 * self.nodes[:, None] + np.arange(3)).ravel(), fa.ravel())
+        if data is not None:
+            active = (p > 0.0).astype(float)
+            x = system.points[self.nodes] + u3[self.nodes] - self.offset(getattr(system, "t", 1.0))
+            dg = self.grad_distance(x, n)
+            Kn = (self.eps * self.area * active)[:, None, None] * np.einsum("ki,kj->kij", n, dg)
+            Kn -= (p * self.area)[:, None, None] * H
+            np.add.at(data, self._pos.ravel(), Kn.ravel())
+
+    def augment(self, system, u3: np.ndarray) -> bool:
+        """Uzawa update ``lambda <- max(0, lambda - eps g)``; True (and no update) when converged."""
+        if not self.augmentation:
+            return True
+        g, _, _, p = self.state(system, u3)
+        dlam = p - self.lam
+        fmax = float(np.max(p * self.area)) if p.size else 0.0
+        pen = float(np.max(-g, initial=0.0))
+        if np.max(np.abs(dlam) * self.area, initial=0.0) <= self.tol * fmax or pen <= self.gap_tol:
+            return True
+        self.lam = p.copy()
+        log.debug("contact %s: augmentation, max penetration %.3g mm", self.name, pen)
+        return False
+
+    def report(self, system, u3: np.ndarray) -> dict:
+        """Nodal pressure/gap and the contact summary (peak and mean pressure, area, force, centre of pressure)."""
+        g, n, _, p = self.state(system, u3)
+        fa = (p * self.area)[:, None] * n
+        act = p > 0.0
+        area = float(self.area[act].sum())
+        force = fa.sum(axis=0)
+        x = system.points[self.nodes] + u3[self.nodes]
+        w = p * self.area
+        cop = (w[:, None] * x).sum(axis=0) / w.sum() if w.sum() > 0 else np.full(3, np.nan)
+        return {
+            "nodes": self.nodes, "pressure": p, "gap": g,
+            "summary": {
+                "type": type(self).__name__,
+                "peak_pressure_MPa": float(p.max(initial=0.0)),
+                "mean_pressure_MPa": float(w.sum() / area) if area > 0 else 0.0,
+                "contact_area_mm2": area,
+                "normal_force_N": float(np.linalg.norm(force)),
+                "force_N": force.tolist(),
+                "centre_of_pressure_mm": cop.tolist(),
+                "max_penetration_mm": float(np.max(-g, initial=0.0)),
+                "active_nodes": int(act.sum()),
+                "penalty_MPa_per_mm": self.eps,
+            },
+        }
+
+
+def _unit(v):
+    v = np.asarray(v, dtype=float)
+    return v / np.linalg.norm(v)
+
+
+@dataclass(eq=False)
+class RigidPlane(RigidSurface):
+    """Plane through ``point`` with unit ``normal`` pointing towards the deformable body."""
+
+    point: tuple = (0.0, 0.0, 0.0)
+    normal: tuple = (0.0, 0.0, 1.0)
+
+    def distance(self, x):
+        nrm = _unit(self.normal)
+        g = (x - np.asarray(self.point, dtype=float)) @ nrm
+        n = np.broadcast_to(nrm, x.shape).copy()
+        return g, n, np.zeros((x.shape[0], 3, 3))
+
+
+@dataclass(eq=False)
+class RigidSphere(RigidSurface):
+    """Sphere of ``radius`` [mm] about ``centre``; the body is outside."""
+
+    centre: tuple = (0.0, 0.0, 0.0)
+    radius: float = 1.0
+
+    def distance(self, x):
+        d = x - np.asarray(self.centre, dtype=float)
+        r = np.linalg.norm(d, axis=1)
+        n = d / r[:, None]
+        H = (np.eye(3)[None] - np.einsum("ki,kj->kij", n, n)) / r[:, None, None]
+        return r - self.radius, n, H
+
+
+@dataclass(eq=False)
+class RigidCylinder(RigidSurface):
+    """Infinite circular cylinder of ``radius`` about the line through ``point`` along ``axis``; body outside."""
+
+    point: tuple = (0.0, 0.0, 0.0)
+    axis: tuple = (0.0, 0.0, 1.0)
+    radius: float = 1.0
+
+    def distance(self, x):
+        a = _unit(self.axis)
+        d = x - np.asarray(self.point, dtype=float)
+        dp = d - np.outer(d @ a, a)
+        r = np.linalg.norm(dp, axis=1)
+        n = dp / r[:, None]
+        H = (np.eye(3) - np.outer(a, a))[None] - np.einsum("ki,kj->kij", n, n)
+        return r - self.radius, n, H / r[:, None, None]
+
+
+@dataclass(eq=False)
+class RigidEllipsoid(RigidSurface):
+    """Axis-aligned ellipsoid about ``centre`` with ``semi_axes`` [mm]; body outside.
+
+    The signed distance is the *scaled-gradient* first-order estimate ``g = (F - 1) / |grad F|`` with
+    ``F = |D^-1 (x - c)|``, ``D = diag(semi_axes)`` (exact on the surface to first order, exact everywhere for
+    a sphere), ``n = grad F / |grad F|``; ``dn/dx`` and ``dg/dx`` (not exactly ``n`` off the surface, so the
+    tangent is slightly unsymmetric) are central differences.
+    """
+
+    centre: tuple = (0.0, 0.0, 0.0)
+    semi_axes: tuple = (1.0, 1.0, 1.0)
+
+    def _gn(self, x):
+        s = np.asarray(self.semi_axes, dtype=float)
+        d = x - np.asarray(self.centre, dtype=float)
+        F = np.linalg.norm(d / s, axis=1)
+        gradF = d / (s * s) / F[:, None]
+        gn = np.linalg.norm(gradF, axis=1)
+        return (F - 1.0) / gn, gradF / gn[:, None]
+
+    def distance(self, x):
+        g, n = self._gn(x)
+        h = 1e-6 * float(np.max(self.semi_axes))
+        H = np.empty((x.shape[0], 3, 3))
+        for j in range(3):
+            e = np.zeros(3)
+            e[j] = h
+            H[:, :, j] = (self._gn(x + e)[1] - self._gn(x - e)[1]) / (2 * h)
+        return g, n, H
+
+    def grad_distance(self, x, n):
+        h = 1e-6 * float(np.max(self.semi_axes))
+        out = np.empty_like(x)
+        for j in range(3):
+            e = np.zeros(3)
+            e[j] = h
+            out[:, j] = (self._gn(x + e)[0] - self._gn(x - e)[0]) / (2 * h)
+        return out
