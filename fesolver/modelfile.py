@@ -60,6 +60,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from .contact import RigidCylinder, RigidEllipsoid, RigidPlane, RigidSphere
 from .elements.truss import TrussMaterial
 from .errors import MeshError, ModelError
 from .loads import (
@@ -83,6 +84,13 @@ from .solvers.newton import NewtonOptions
 __all__ = ["load_model", "parse_model"]
 
 _LOAD_TYPES = ("force", "pressure", "traction", "body_force", "gravity")
+#: contact surface type -> (class, geometry keys and their kinds)
+_CONTACT_SURFACES = {
+    "plane": (RigidPlane, {"point": "vector", "normal": "vector"}),
+    "sphere": (RigidSphere, {"centre": "vector", "radius": "length"}),
+    "cylinder": (RigidCylinder, {"point": "vector", "axis": "vector", "radius": "length"}),
+    "ellipsoid": (RigidEllipsoid, {"centre": "vector", "semi_axes": "vector"}),
+}
 
 
 class _Table:
@@ -335,6 +343,31 @@ def parse_model(data: dict, path):
         rt.done()
         rigid_bodies.append(RigidBody(region, reference, prescribed, force, moment, curve, name=rname))
 
+    contacts = []
+    for cname, craw in top.get("contact", "table", default={}).items():
+        ct = _Table(file, f"contact.{cname}", craw)
+        kind = ct.choice("type", sorted(_CONTACT_SURFACES), required=True)
+        cls, geometry = _CONTACT_SURFACES[kind]
+        where = _selection(ct, "surface")
+        kw = {}
+        for key, kk in geometry.items():
+            if kk == "length":
+                kw[key] = ct.number(key, required=True, lo=0.0, lo_open=True)
+            else:
+                kw[key] = ct.get(key, kk, required=True)
+        for key in ("normal", "axis"):
+            if key in kw and sum(x * x for x in kw[key]) == 0.0:
+                ct.fail(f"contact.{cname}.{key} must be a non-zero vector")
+        if "semi_axes" in kw and min(kw["semi_axes"]) <= 0.0:
+            ct.fail(f"contact.{cname}.semi_axes must be positive, got {list(kw['semi_axes'])}")
+        kw["motion"] = ct.get("motion", "vector", default=(0.0, 0.0, 0.0))
+        kw["penalty"] = ct.number("penalty", lo=0.0, lo_open=True)
+        kw["augmentation"] = ct.get("augmentation", "boolean", default=True)
+        kw["gap_tol"] = ct.number("gap_tol", default=1e-6, lo=0.0, lo_open=True)
+        kw["curve"] = curve_of(ct)
+        ct.done()
+        contacts.append(cls(surface=where, name=cname, **kw))
+
     bcs = []
     for i, braw in enumerate(top.get("boundary", "array", default=[])):
         bt = _Table(file, f"boundary[{i}]", braw)
@@ -440,10 +473,13 @@ def parse_model(data: dict, path):
             _resolve(file, f"load[{i}]", "region", lambda ld=ld: ld.where.cells(mesh), ld.where)
         if isinstance(ld, Gravity) and all(m.density == 0 for m in materials.values()):
             raise ModelError(f"{file}: load[{i}] is gravity but no material defines a density (t/mm^3)")
+    for c in contacts:
+        _resolve(file, f"contact.{c.name}", "surface", lambda c=c: c.surface.facets(mesh), c.surface)
     try:
         problem = Problem(mesh, materials, bcs=bcs, loads=loads, solver=solver, title=title, hex8=hex8,
                           analysis=analysis, newton=newton, trusses=trusses,
-                          finite_strain_formulation=formulation, rigid_bodies=rigid_bodies)
+                          finite_strain_formulation=formulation, rigid_bodies=rigid_bodies,
+                          contacts=contacts)
     except (ModelError, ValueError) as exc:
         raise ModelError(f"{file}: {exc}") from exc
     problem.source = file

@@ -179,3 +179,48 @@ def test_mean_dilatation_needs_uncoupled_material(tmp_path):
     ok = MODEL.replace('analysis = "nonlinear"', 'analysis = "nonlinear"\nformulation = "mean_dilatation"')
     (tmp_path / "ok.toml").write_text(ok)
     assert load_model(tmp_path / "ok.toml").finite_strain_formulation == "mean_dilatation"
+
+
+CONTACT = """
+[contact.floor]
+type = "plane"
+surface = "bottom_face"
+point = [0.0, 0.0, 0.0]
+normal = [0.0, 0.0, 1.0]
+"""
+
+
+def test_contact_in_model(tmp_path):
+    """The block pushed down onto a rigid floor by its top face: the floor carries the load as contact."""
+    box_mesh(tmp_path / "block.vtu")
+    text = MODEL.replace('''[[boundary]]
+name = "bottom"
+box = [[-1, -1, -1], [11, 11, 0]]
+fix = ["x", "y", "z"]''', '''[[boundary]]
+name = "bottom"
+box = [[-1, -1, -1], [11, 11, 0]]
+fix = ["x", "y"]''').replace('curve = "half"\n', "").replace("z = -3.0", "z = -0.5")
+    text += CONTACT.replace('surface = "bottom_face"', "box = [[-1, -1, -1], [11, 11, 0]]")
+    (tmp_path / "m.toml").write_text(text)
+    out = tmp_path / "out"
+    assert main(["solve", str(tmp_path / "m.toml"), "-o", str(out), "-q"]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    floor = s["contact"]["floor"]
+    assert floor["normal_force_N"] == pytest.approx(-s["reactions_N"]["press"][2], rel=1e-3)
+    m = meshio.read(out / "result.vtu")
+    assert m.point_data["contact_pressure"].max() > 0
+
+
+@pytest.mark.parametrize("old,new,words", [
+    ('type = "plane"', 'type = "torus"', ["contact.floor.type", "torus"]),
+    ('surface = "bottom_face"', 'surface = "sole"', ["contact.floor.surface", "sole"]),
+    ('normal = [0.0, 0.0, 1.0]', 'normal = [0.0, 0.0, 0.0]', ["contact.floor.normal", "non-zero"]),
+    ('normal = [0.0, 0.0, 1.0]', '', ["contact.floor.normal", "missing"]),
+])
+def test_bad_contact_keys(tmp_path, old, new, words):
+    box_mesh(tmp_path / "block.vtu")
+    (tmp_path / "m.toml").write_text(MODEL + CONTACT.replace(old, new))
+    with pytest.raises(ModelError) as info:
+        load_model(tmp_path / "m.toml")
+    for w in words:
+        assert w in str(info.value), str(info.value)
