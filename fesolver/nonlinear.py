@@ -237,6 +237,11 @@ def _result(system: FiniteStrainSystem, u: np.ndarray, t: float, records, second
     res.steps = records
     res.trusses = system.truss_state(u)
     res.rigid = rigid or {}
+    res.timings = {
+        "newton_total": seconds,
+        "newton_steps": float(sum(r.seconds for r in records)),
+    }
+    res.n_free = int(info.n_unknowns)
     if system.contacts:
         u3 = np.ascontiguousarray(u.reshape(-1, 3))
         res.contact = {c.name: c.report(system, u3) for c in system.contacts}
