@@ -283,3 +283,56 @@ def fmt_s(s: float | None) -> str:
     if s < 1.0:
         return f"{s * 1e3:.1f} ms"
     return f"{s:.2f} s"
+
+
+# ----------------------------------------------------------------------------------------------
+# numba compilation: cache statistics and a cold compile in a child with an empty cache
+# ----------------------------------------------------------------------------------------------
+
+
+def numba_cache_stats(functions) -> dict:
+    """Summed numba cache hits and misses of the given ``@njit(cache=True)`` functions."""
+    hits = misses = 0
+    for fn in functions:
+        st = fn.stats
+        hits += sum(st.cache_hits.values())
+        misses += sum(st.cache_misses.values())
+    return {"cache_hits": hits, "cache_misses": misses}
+
+
+def compile_worker(first_calls, cache_stats) -> None:
+    """Child side of :func:`cold_compile`: import fesolver, call the kernels once, print a JSON line."""
+    import json
+    import time
+
+    t0 = time.perf_counter()
+    import fesolver.assembly  # noqa: F401
+
+    t_import = time.perf_counter() - t0
+    s = first_calls()
+    print(json.dumps({"import_s": t_import, "first_calls_s": s, **cache_stats()}))
+
+
+def cold_compile(script: str) -> dict:
+    """Run ``script --_compile-worker`` with an empty ``NUMBA_CACHE_DIR``: the compile a fresh install pays.
+
+    Returns the worker's JSON figures plus ``process_wall_s``, or ``{"error": ...}`` if the child failed.
+    """
+    import json
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    import time
+
+    with tempfile.TemporaryDirectory(prefix="fesolver-numba-") as d:
+        env = dict(os.environ, NUMBA_CACHE_DIR=d)
+        t0 = time.perf_counter()
+        out = subprocess.run([sys.executable, script, "--_compile-worker"], env=env, capture_output=True,
+                             text=True)
+        wall = time.perf_counter() - t0
+    if out.returncode != 0:
+        return {"error": (out.stderr.strip().splitlines() or ["?"])[-1]}
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    res["process_wall_s"] = wall
+    return res

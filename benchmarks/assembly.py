@@ -27,10 +27,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -43,11 +41,14 @@ from _common import (  # noqa: E402
     Timer,
     all_disturbed,
     box_tet_mesh,
+    cold_compile,
+    compile_worker,
     cube_divisions_for_tets,
     fmt_s,
     load_note,
     machine_info,
     machine_load,
+    numba_cache_stats,
     peak_rss_mib,
     pick_best,
     print_table,
@@ -96,34 +97,7 @@ def _first_calls() -> float:
 def _cache_stats() -> dict:
     from fesolver.assembly import _kernels as K
 
-    hits = misses = 0
-    for name in _KERNELS:
-        st = getattr(K, name).stats
-        hits += sum(st.cache_hits.values())
-        misses += sum(st.cache_misses.values())
-    return {"cache_hits": hits, "cache_misses": misses}
-
-
-def compile_worker() -> None:
-    """Child: import fesolver and call the kernels once (NUMBA_CACHE_DIR set by the parent)."""
-    t0 = time.perf_counter()
-    import fesolver.assembly  # noqa: F401
-
-    t_import = time.perf_counter() - t0
-    s = _first_calls()
-    print(json.dumps({"import_s": t_import, "first_calls_s": s, **_cache_stats()}))
-
-
-def cold_compile() -> dict:
-    with tempfile.TemporaryDirectory(prefix="fesolver-numba-") as d:
-        env = dict(os.environ, NUMBA_CACHE_DIR=d)
-        t0 = time.perf_counter()
-        out = subprocess.run([sys.executable, __file__, "--_compile-worker"], env=env, capture_output=True,
-                             text=True, check=True)
-        wall = time.perf_counter() - t0
-    res = json.loads(out.stdout.strip().splitlines()[-1])
-    res["process_wall_s"] = wall
-    return res
+    return numba_cache_stats([getattr(K, name) for name in _KERNELS])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -257,7 +231,7 @@ def main(argv=None) -> int:
     ap.add_argument("--_skfem-worker", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args._compile_worker:
-        compile_worker()
+        compile_worker(_first_calls, _cache_stats)
         return 0
     if args._skfem_worker is not None:
         skfem_worker(args._skfem_worker)
@@ -288,8 +262,10 @@ def main(argv=None) -> int:
           f"{stats['cache_hits']} cache hits, {stats['cache_misses']} misses]")
     if not args.skip_cold_compile:
         wait_idle(args.wait_idle)
-        cc = cold_compile()
+        cc = cold_compile(__file__)
         out["compile"]["cold"] = cc
+        if "error" in cc:
+            raise RuntimeError(f"cold-compile child failed: {cc['error']}")
         print(f"numba cold compile (empty NUMBA_CACHE_DIR, child process): first calls {fmt_s(cc['first_calls_s'])}"
               f" (+ import {fmt_s(cc['import_s'])}; {cc['cache_misses']} cache misses)")
 

@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -64,10 +63,13 @@ from _common import (  # noqa: E402
     all_disturbed,
     best_of,
     box_tet_mesh,
+    cold_compile,
+    compile_worker,
     fmt_s,
     load_note,
     machine_info,
     machine_load,
+    numba_cache_stats,
     peak_rss_mib,
     print_table,
     rss_mib,
@@ -149,37 +151,8 @@ def _cache_stats() -> dict:
     from fesolver.assembly import _kernels as K
     from fesolver.assembly import _kernels_tl as KT
 
-    fns = [KT.residual_tangent_tl, K.gather_matrix, K.gather_vector, K._count_node_neighbors,
-           K._fill_node_neighbors, K._dof_csr_structure, K._element_slots]
-    hits = misses = 0
-    for fn in fns:
-        st = fn.stats
-        hits += sum(st.cache_hits.values())
-        misses += sum(st.cache_misses.values())
-    return {"cache_hits": hits, "cache_misses": misses}
-
-
-def compile_worker() -> None:
-    t0 = time.perf_counter()
-    import fesolver.assembly  # noqa: F401
-
-    t_import = time.perf_counter() - t0
-    s = _first_calls()
-    print(json.dumps({"import_s": t_import, "first_calls_s": s, **_cache_stats()}))
-
-
-def cold_compile() -> dict:
-    with tempfile.TemporaryDirectory(prefix="fesolver-numba-") as d:
-        env = dict(os.environ, NUMBA_CACHE_DIR=d)
-        t0 = time.perf_counter()
-        out = subprocess.run([sys.executable, __file__, "--_compile-worker"], env=env, capture_output=True,
-                             text=True)
-        wall = time.perf_counter() - t0
-    if out.returncode != 0:
-        return {"error": (out.stderr.strip().splitlines() or ["?"])[-1]}
-    res = json.loads(out.stdout.strip().splitlines()[-1])
-    res["process_wall_s"] = wall
-    return res
+    return numba_cache_stats([KT.residual_tangent_tl, K.gather_matrix, K.gather_vector, K._count_node_neighbors,
+                              K._fill_node_neighbors, K._dof_csr_structure, K._element_slots])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -551,7 +524,7 @@ def main(argv=None) -> int:
     ap.add_argument("--_newton-worker", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args._compile_worker:
-        compile_worker()
+        compile_worker(_first_calls, _cache_stats)
         return 0
     if args._skfem_worker:
         n, reps, probe, nthreads = args._skfem_worker
@@ -596,7 +569,7 @@ def main(argv=None) -> int:
           f"{stats['cache_hits']} cache hits, {stats['cache_misses']} misses]", flush=True)
     if not args.skip_cold_compile:
         wait_idle(args.wait_idle)
-        cc = cold_compile()
+        cc = cold_compile(__file__)
         out["compile"]["cold"] = cc
         if "error" in cc:
             print(f"numba cold compile: FAILED ({cc['error']})")
