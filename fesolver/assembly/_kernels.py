@@ -100,23 +100,33 @@ def _element_stiffness_isotropic(points, conn_e, dN_ref, wq, le, me, K, Jinv, dN
         if det <= 0.0:
             continue
         _physical_gradients(dN_ref[q], Jinv, dNx)
-        wd = wq[q] * det
-        for a in range(nen):
-            for b in range(a, nen):
-                dot = dNx[a, 0] * dNx[b, 0] + dNx[a, 1] * dNx[b, 1] + dNx[a, 2] * dNx[b, 2]
-                for i in range(3):
-                    for j in range(3):
-                        v = le * dNx[a, i] * dNx[b, j] + me * dNx[a, j] * dNx[b, i]
-                        if i == j:
-                            v += me * dot
-                        K[3 * a + i, 3 * b + j] += wd * v
-    # fill the lower block triangle by symmetry
-    for a in range(nen):
-        for b in range(a + 1, nen):
+        _add_isotropic_upper(dNx, nen, le, me, wq[q] * det, K)
+    _fill_lower_blocks(K, nen)
+    return dm
+
+
+@njit(cache=True, inline="always")
+def _add_isotropic_upper(G, n, le, me, wd, K):
+    """Upper block triangle ``b >= a`` of ``wd (lam G_a,i G_b,j + mu G_a,j G_b,i + mu delta_ij G_a.G_b)``."""
+    for a in range(n):
+        for b in range(a, n):
+            dot = G[a, 0] * G[b, 0] + G[a, 1] * G[b, 1] + G[a, 2] * G[b, 2]
+            for i in range(3):
+                for j in range(3):
+                    v = le * G[a, i] * G[b, j] + me * G[a, j] * G[b, i]
+                    if i == j:
+                        v += me * dot
+                    K[3 * a + i, 3 * b + j] += wd * v
+
+
+@njit(cache=True, inline="always")
+def _fill_lower_blocks(K, n):
+    """Copy the upper 3x3 block triangle of ``K`` (``n`` nodes) to the lower one."""
+    for a in range(n):
+        for b in range(a + 1, n):
             for i in range(3):
                 for j in range(3):
                     K[3 * b + j, 3 * a + i] = K[3 * a + i, 3 * b + j]
-    return dm
 
 
 @njit(cache=True)
@@ -337,21 +347,8 @@ def _hex8_incompatible_matrix(points, conn_e, dN_ref, xi_ref, wq, dN0, le, me, K
         for k in range(3):
             for m in range(3):
                 G[8 + k, m] = -2.0 * xi_ref[q, k] * s * J0inv[k, m]
-        wd = wq[q] * det
-        for a in range(11):
-            for b in range(a, 11):
-                dot = G[a, 0] * G[b, 0] + G[a, 1] * G[b, 1] + G[a, 2] * G[b, 2]
-                for i in range(3):
-                    for j in range(3):
-                        v = le * G[a, i] * G[b, j] + me * G[a, j] * G[b, i]
-                        if i == j:
-                            v += me * dot
-                        Kf[3 * a + i, 3 * b + j] += wd * v
-    for a in range(11):
-        for b in range(a + 1, 11):
-            for i in range(3):
-                for j in range(3):
-                    Kf[3 * b + j, 3 * a + i] = Kf[3 * a + i, 3 * b + j]
+        _add_isotropic_upper(G, 11, le, me, wq[q] * det, Kf)
+    _fill_lower_blocks(Kf, 11)
     return dm
 
 
