@@ -13,6 +13,7 @@ import logging
 import time
 
 import numpy as np
+import scipy.sparse as sp
 
 from .assembly import _kernels_tl as KT
 from .assembly import finite_strain_response
@@ -150,10 +151,30 @@ class FiniteStrainSystem:
             self.pattern.add_element_vectors(ib, r.fe, f)
             if want_tangent:
                 self.pattern.add_element_matrices(ib, np.ascontiguousarray(r.Ke), data)
-        for c in self.contacts:  # node-to-rigid-surface contact (fesolver.contact): adds -p A n and its tangent
-            c.add(self, u3, f, data)
+        extra = []
+        for c in self.contacts:  # contact (fesolver.contact): forces into f, tangent into data or returned
+            Kc = c.add(self, u3, f, data)
+            if Kc is not None:
+                extra.append(Kc)
         self.worst = worst
-        return f, (self.pattern.matrix(data) if want_tangent else None), ok
+        if not want_tangent:
+            return f, None, ok
+        K = self.pattern.matrix(data)
+        for Kc in extra:  # surface-to-surface contact couples nodes outside the mesh's sparsity pattern
+            K = K + Kc
+        return f, sp.csr_matrix(K), ok
+
+    @property
+    def symmetric(self) -> bool:
+        """The tangent is symmetric (False with frictional contact)."""
+        return all(getattr(c, "symmetric_tangent", True) for c in self.contacts)
+
+    def commit(self, u: np.ndarray) -> None:
+        """A step has converged at ``u``: contacts store their history (friction)."""
+        u3 = np.ascontiguousarray(u.reshape(-1, 3))
+        for c in self.contacts:
+            if hasattr(c, "commit"):
+                c.commit(self, u3)
 
     def augment(self, u: np.ndarray) -> bool:
         """Augmented-Lagrangian (Uzawa) update of every contact after a converged step; True = converged."""

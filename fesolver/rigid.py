@@ -257,6 +257,16 @@ class RigidCoupledSystem:
     def near_null(self, free):
         return None
 
+    @property
+    def symmetric(self) -> bool:
+        return getattr(self.base, "symmetric", True)
+
+    def commit(self, q: np.ndarray) -> None:
+        """A step has converged: pass the node displacements to the wrapped system's history."""
+        base_commit = getattr(self.base, "commit", None)
+        if base_commit is not None:
+            base_commit(self.displacement(q))
+
     def augment(self, q: np.ndarray) -> bool:
         """Augmented-Lagrangian update of the contacts of the wrapped system (True: converged)."""
         base_augment = getattr(self.base, "augment", None)

@@ -1,4 +1,4 @@
-"""Sparse linear solvers for symmetric positive-definite stiffness systems.
+"""Sparse linear solvers for stiffness systems (symmetric; unsymmetric for frictional contact).
 
 Methods
 -------
@@ -58,6 +58,8 @@ class LinearSolverOptions:
     positive_definite : bool
         The matrix is known to be positive definite (Cholesky for PARDISO); ``False`` (Newton tangents,
         which can be indefinite) uses PARDISO's symmetric-indefinite factorisation.
+    symmetric : bool
+        ``False``: the matrix is unsymmetric (see above).
     """
 
     method: str = "auto"
@@ -65,6 +67,9 @@ class LinearSolverOptions:
     maxiter: int = 2000
     direct_limit: int = 100_000
     positive_definite: bool = True
+    #: ``False`` for an unsymmetric matrix (frictional contact tangents): PARDISO's unsymmetric LU
+    #: (mtype 11), SuperLU, or AMG-preconditioned GMRES; CHOLMOD is replaced by SuperLU
+    symmetric: bool = True
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -136,6 +141,8 @@ def _pardiso(mtype: int):
 
 
 def _choose(n: int, opts: LinearSolverOptions) -> str:
+    if not opts.symmetric and opts.method == "cholmod":
+        return "scipy"
     if opts.method != "auto":
         if opts.method not in available_methods():
             raise SolverError(
@@ -143,7 +150,7 @@ def _choose(n: int, opts: LinearSolverOptions) -> str:
             )
         return opts.method
     avail = available_methods()
-    fast_direct = [m for m in avail if m in ("pardiso", "cholmod")]
+    fast_direct = [m for m in avail if m in (("pardiso", "cholmod") if opts.symmetric else ("pardiso",))]
     if n <= opts.direct_limit and fast_direct:
         return fast_direct[0]
     if n <= 30_000 or "amg" not in avail:
@@ -189,8 +196,12 @@ def solve_linear(A: sp.spmatrix, b: np.ndarray, options: LinearSolverOptions | N
         return np.zeros(n), LinearSolveInfo(method, n, 0, 0.0, time.perf_counter() - t0)
     try:
         if method == "pardiso":
-            solver = _pardiso(2 if opts.positive_definite else -2)  # real symmetric (pos. def. / indefinite)
-            U = sp.triu(A, format="csr")
+            if opts.symmetric:
+                solver = _pardiso(2 if opts.positive_definite else -2)  # real symmetric (pos. def. / indefinite)
+                U = sp.triu(A, format="csr")
+            else:
+                solver = _pardiso(11)  # real unsymmetric
+                U = A.copy()
             U.sort_indices()
             try:
                 x = solver.solve(U, b)
@@ -208,15 +219,19 @@ def solve_linear(A: sp.spmatrix, b: np.ndarray, options: LinearSolverOptions | N
             Ab = A.tobsr(blocksize=(block_size, block_size)) if n % block_size == 0 else A
             B = near_null if near_null is not None else np.ones((n, 1))
             # a direct coarse solve: the default dense pseudo-inverse of a ~1500-DOF coarse grid costs seconds
-            ml = pyamg.smoothed_aggregation_solver(Ab, B=B, symmetry="symmetric", max_coarse=500,
-                                                   coarse_solver="splu")
+            ml = pyamg.smoothed_aggregation_solver(Ab, B=B, symmetry="symmetric" if opts.symmetric else "nonsymmetric",
+                                                   max_coarse=500, coarse_solver="splu")
             M = ml.aspreconditioner(cycle="V")
             count = [0]
 
             def cb(_xk):
                 count[0] += 1
 
-            x, code = spla.cg(A, b, rtol=opts.rtol, atol=0.0, maxiter=opts.maxiter, M=M, callback=cb)
+            if opts.symmetric:
+                x, code = spla.cg(A, b, rtol=opts.rtol, atol=0.0, maxiter=opts.maxiter, M=M, callback=cb)
+            else:
+                x, code = spla.gmres(A, b, rtol=opts.rtol, atol=0.0, restart=50, maxiter=opts.maxiter, M=M,
+                                     callback=cb, callback_type="pr_norm")
             iterations = count[0]
             if code != 0:
                 res = float(np.linalg.norm(b - A @ x)) / bnorm

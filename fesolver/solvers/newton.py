@@ -8,6 +8,9 @@ The solver drives a *system* from load factor ``t = 0`` to ``t = 1``:
 * ``system.internal(u, want_tangent)`` -> ``(f_int, K or None, ok)`` with ``ok`` False when an element
   inverted (det F <= 0) at ``u``;
 * optionally ``system.near_null(free)`` -> AMG near-null space for the free DOFs;
+* optionally ``system.symmetric`` (bool, default True): False switches the linear solver to an unsymmetric
+  factorisation (frictional contact);
+* optionally ``system.commit(u)``: called once a step is accepted (history of frictional contact);
 * optionally ``system.augment(u) -> bool``: called when a step has converged (augmented-Lagrangian contact);
   False means the multipliers were updated and the step keeps iterating from ``u`` (at most
   ``max_augmentations`` times per step, counted in :attr:`StepRecord.augmentations`), True that they are
@@ -32,7 +35,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -148,6 +151,8 @@ def solve_newton(system, options: NewtonOptions | None = None, linear: LinearSol
                 du_last, dt_last = u_new - u, dt
                 t = t_new
                 u = u_new
+                if hasattr(system, "commit"):
+                    system.commit(u)
                 records.append(rec)
                 if on_step is not None:
                     on_step(t, u, rec)
@@ -219,8 +224,9 @@ def _step(system, u_prev, t, dt, free, fixed, near_null, opts, lin, guess=None, 
         if not np.isfinite(rnorm):
             return False, rec, u, f"the residual is not finite at iteration {it}"
         Kff = K[free][:, free]
+        lin_it = lin if getattr(system, "symmetric", True) else replace(lin, symmetric=False)
         try:
-            duf, info = solve_linear(Kff, Rf, lin, near_null=near_null, block_size=block)
+            duf, info = solve_linear(Kff, Rf, lin_it, near_null=near_null, block_size=block)
         except SolverError as exc:
             return False, rec, u, f"linear solve failed at iteration {it}: {exc}"
         rec.linear_iterations += info.iterations
