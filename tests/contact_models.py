@@ -49,8 +49,8 @@ def stacked_bcs(L=10.0, H=5.0, top=(None, None, -0.05), shift=(0.0, 0.0), Lu=Non
     Lu = L if Lu is None else Lu
     sx, sy = shift
     bcs = [FixedDisplacement(Selection(box=((-1, -1, 0), (L + 1, L + 1, 0))), {2: 0.0}, "bottom"),
-           FixedDisplacement(Selection(box=((0, 0, 0), (0, 0, H))), {0: 0.0, 1: 0.0}, "axis"),
-           FixedDisplacement(Selection(box=((L, 0, 0), (L, 0, H))), {1: 0.0}, "x_end")]
+           FixedDisplacement(Selection(box=((0, 0, 0), (0, 0, 0.5 * H))), {0: 0.0, 1: 0.0}, "axis"),
+           FixedDisplacement(Selection(box=((L, 0, 0), (L, 0, 0.5 * H))), {1: 0.0}, "x_end")]
     fixed = {i: v for i, v in enumerate(top) if v is not None}
     bcs.append(FixedDisplacement(Selection(box=((sx - 1, sy - 1, 2 * H), (sx + Lu + 1, sy + Lu + 1, 2 * H))),
                                  fixed, "top"))
