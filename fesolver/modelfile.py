@@ -60,7 +60,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from .contact import RigidCylinder, RigidEllipsoid, RigidPlane, RigidSphere
+from .contact import RigidCylinder, RigidEllipsoid, RigidPlane, RigidSphere, SurfaceContact
 from .elements.truss import TrussMaterial
 from .errors import MeshError, ModelError
 from .loads import (
@@ -216,6 +216,33 @@ def _resolve(file: str, where: str, key: str, fn, sel: Selection) -> None:
         raise ModelError(f"{file}: {k}: {exc}") from exc
 
 
+def _surface_contact(ct: _Table, cname: str):
+    """``[contact.NAME]`` with ``type = "surface"``: two facet sets (slave, master) and the options."""
+    sel = {}
+    for key in ("slave", "master"):
+        name = ct.get(key, "string", required=True)
+        sel[key] = Selection(name=name)
+    kw = {
+        "friction": ct.number("friction", default=0.0, lo=0.0),
+        "penalty": ct.number("penalty", lo=0.0, lo_open=True),
+        "tangential_penalty": ct.number("tangential_penalty", lo=0.0, lo_open=True),
+        "augmentation": ct.get("augmentation", "boolean", default=True),
+        "tol": ct.number("tol", default=1e-2, lo=0.0, lo_open=True),
+        "gap_tol": ct.number("gap_tol", default=1e-6, lo=0.0, lo_open=True),
+        "symmetric": ct.get("symmetric", "boolean", default=False),
+        "search_radius": ct.number("search_radius", lo=0.0, lo_open=True),
+        "geometric_stiffness": ct.get("geometric_stiffness", "boolean", default=True),
+    }
+    sub = ct.get("subdivision", "integer")
+    if sub is not None and not 0 <= sub <= 4:
+        ct.fail(f"contact.{cname}.subdivision must be 0..4, got {sub}")
+    kw["subdivision"] = sub
+    ct.done()
+    if sel["slave"].name == sel["master"].name:
+        ct.fail(f"contact.{cname}: slave and master are the same surface {sel['slave'].name!r}")
+    return SurfaceContact(slave=sel["slave"], master=sel["master"], name=cname, **kw)
+
+
 def load_model(path):
     """Read a model file and its mesh -> :class:`~fesolver.problem.Problem` (validated, not solved)."""
     path = Path(path)
@@ -346,7 +373,10 @@ def parse_model(data: dict, path):
     contacts = []
     for cname, craw in top.get("contact", "table", default={}).items():
         ct = _Table(file, f"contact.{cname}", craw)
-        kind = ct.choice("type", sorted(_CONTACT_SURFACES), required=True)
+        kind = ct.choice("type", sorted(_CONTACT_SURFACES) + ["surface"], required=True)
+        if kind == "surface":
+            contacts.append(_surface_contact(ct, cname))
+            continue
         cls, geometry = _CONTACT_SURFACES[kind]
         where = _selection(ct, "surface")
         kw = {}
@@ -474,7 +504,12 @@ def parse_model(data: dict, path):
         if isinstance(ld, Gravity) and all(m.density == 0 for m in materials.values()):
             raise ModelError(f"{file}: load[{i}] is gravity but no material defines a density (t/mm^3)")
     for c in contacts:
-        _resolve(file, f"contact.{c.name}", "surface", lambda c=c: c.surface.facets(mesh), c.surface)
+        if isinstance(c, SurfaceContact):
+            for key in ("slave", "master"):
+                sel = getattr(c, key)
+                _resolve(file, f"contact.{c.name}", key, lambda sel=sel: sel.facets(mesh), sel)
+        else:
+            _resolve(file, f"contact.{c.name}", "surface", lambda c=c: c.surface.facets(mesh), c.surface)
     try:
         problem = Problem(mesh, materials, bcs=bcs, loads=loads, solver=solver, title=title, hex8=hex8,
                           analysis=analysis, newton=newton, trusses=trusses,

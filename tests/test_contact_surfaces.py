@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from contact_models import stacked_bcs, stacked_blocks
@@ -275,3 +277,104 @@ def test_bad_pairings_are_named():
                 contacts=[SurfaceContact(slave="lower_top", master="lower_top")]).solve()
     with pytest.raises(ValueError, match="friction"):
         SurfaceContact(slave="a", master="b", friction=-0.1)
+
+
+# -- model files -----------------------------------------------------------------------------------
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "contact_blocks"
+BASE_MODEL = """
+[mesh]
+file = "{mesh}"
+[materials.base]
+model = "neo_hookean"
+region = "base"
+E = 10.0
+nu = 0.3
+[materials.block]
+model = "neo_hookean"
+region = "block"
+E = 10.0
+nu = 0.3
+[[boundary]]
+name = "base"
+nodes = "base_bottom"
+fix = ["x", "y", "z"]
+[[boundary]]
+name = "press"
+nodes = "block_top"
+displacement = {{ x = 0.0, y = 0.0, z = -0.02 }}
+[solver.newton]
+initial_step = 0.5
+max_step = 1.0
+[contact.interface]
+type = "surface"
+{contact}
+"""
+
+
+def _model(tmp_path, contact: str) -> Path:
+    p = tmp_path / "model.toml"
+    p.write_text(BASE_MODEL.format(mesh=(EXAMPLE / "blocks.msh").as_posix(), contact=contact))
+    return p
+
+
+def test_surface_contact_in_model_file(tmp_path):
+    from fesolver.modelfile import load_model
+
+    prob = load_model(_model(tmp_path, 'slave = "block_bottom"\nmaster = "base_top"\nfriction = 0.2\n'
+                                       'symmetric = true\nsubdivision = 1'))
+    (c,) = prob.contacts
+    assert isinstance(c, SurfaceContact)
+    assert (c.friction, c.symmetric, c.subdivision, c.name) == (0.2, True, 1, "interface")
+    assert c.slave.name == "block_bottom" and c.master.name == "base_top"
+
+
+@pytest.mark.parametrize("contact,message", [
+    ('slave = "nope"\nmaster = "base_top"', "contact.interface.slave: no facet set"),
+    ('slave = "block_bottom"', "master"),
+    ('slave = "block_bottom"\nmaster = "block_bottom"', "same surface"),
+    ('slave = "block_bottom"\nmaster = "base_top"\nsubdivision = 7', "subdivision must be 0..4"),
+    ('slave = "block_bottom"\nmaster = "base_top"\nfriction = -1', "friction"),
+    ('slave = "block_bottom"\nmaster = "base_top"\nsurface = "x"', "surface"),
+    ('slave = "base"\nmaster = "base_top"', "contact.interface.slave"),
+])
+def test_bad_surface_contact_in_model_file(tmp_path, contact, message):
+    from fesolver.modelfile import load_model
+
+    with pytest.raises(ModelError, match=message) as err:
+        load_model(_model(tmp_path, contact))
+    assert "model.toml" in str(err.value)
+
+
+def test_contact_blocks_example_runs_from_the_cli(tmp_path):
+    """The example pressed only (a short run): exit 0, contact fields and summary written."""
+    import json
+
+    import meshio
+
+    from fesolver.cli import main
+
+    model = _model(tmp_path, 'slave = "block_bottom"\nmaster = "base_top"\nfriction = 0.3')
+    out = tmp_path / "out"
+    assert main(["solve", str(model), "-o", str(out), "-q"]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    c = s["contact"]["interface"]
+    assert c["force_N"][2] == pytest.approx(-s["reactions_N"]["press"][2], rel=1e-6)
+    assert c["normal_force_N"] == pytest.approx(-s["reactions_N"]["press"][2], rel=1e-3)
+    assert max(st["iterations"] for st in s["newton_steps"]) <= 40
+    assert c["contact_area_mm2"] == pytest.approx(36.0, rel=0.02)
+    m = meshio.read(out / "result.vtu")
+    assert np.nanmax(m.point_data["contact_pressure"]) == pytest.approx(c["peak_pressure_MPa"])
+
+
+@pytest.mark.slow
+def test_contact_blocks_example_press_and_slide(tmp_path):
+    """The shipped example (press, then slide 0.2 mm with mu = 0.3): friction force = mu N at the end."""
+    import json
+
+    from fesolver.cli import main
+
+    out = tmp_path / "out"
+    assert main(["solve", str(EXAMPLE / "model.toml"), "-o", str(out), "-q"]) == 0
+    c = json.loads((out / "summary.json").read_text())["contact"]["interface"]
+    assert np.linalg.norm(c["friction_force_N"]) == pytest.approx(0.3 * c["normal_force_N"], rel=0.01)
+    assert c["sliding_nodes"] == c["active_nodes"]

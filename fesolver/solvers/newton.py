@@ -10,7 +10,8 @@ The solver drives a *system* from load factor ``t = 0`` to ``t = 1``:
 * optionally ``system.near_null(free)`` -> AMG near-null space for the free DOFs;
 * optionally ``system.symmetric`` (bool, default True): False switches the linear solver to an unsymmetric
   factorisation (frictional contact);
-* optionally ``system.commit(u)``: called once a step is accepted (history of frictional contact);
+* optionally ``system.commit(u)``: called with the accepted state before the next step starts (history of
+  frictional contact);
 * optionally ``system.augment(u) -> bool``: called when a step has converged (augmented-Lagrangian contact);
   False means the multipliers were updated and the step keeps iterating from ``u`` (at most
   ``max_augmentations`` times per step, counted in :attr:`StepRecord.augmentations`), True that they are
@@ -139,7 +140,13 @@ def solve_newton(system, options: NewtonOptions | None = None, linear: LinearSol
     last_failure = ""
     du_last, dt_last = None, None
     try:
+        pending_commit = False
         while t < 1.0 - 1e-12:
+            if pending_commit and hasattr(system, "commit"):
+                # the history moves to the accepted state only when the next step starts, so that the
+                # results of a step (reactions, contact report) are evaluated with the state it converged with
+                system.commit(u)
+                pending_commit = False
             dt = min(dt, 1.0 - t)
             t_new = t + dt
             # predictor: continue the last converged increment (scaled to this step) on the free DOFs
@@ -151,15 +158,15 @@ def solve_newton(system, options: NewtonOptions | None = None, linear: LinearSol
                 du_last, dt_last = u_new - u, dt
                 t = t_new
                 u = u_new
-                if hasattr(system, "commit"):
-                    system.commit(u)
+                pending_commit = True
                 records.append(rec)
                 if on_step is not None:
                     on_step(t, u, rec)
                 if bar is not None:
                     bar.update(dt)
                     bar.set_postfix(iters=rec.iterations)
-                if rec.iterations <= opts.easy_iterations:
+                # with contact, each augmentation cycle re-converges: judge ease per cycle
+                if rec.iterations <= opts.easy_iterations * (1 + rec.augmentations):
                     dt = min(dt * opts.growth, opts.max_step)
                 continue
             last_failure = why
