@@ -215,7 +215,8 @@ def test_sliding_block_needs_mu_times_normal_force(mu):
     res, Fn, Ft = slide(mu)
     s = res.contact["c"]["summary"]
     print(f"mu={mu}: N={Fn:.5g} N, T={Ft:.5g} N, T/N={Ft / Fn:.5f}, sliding {s['sliding_nodes']}/"
-          f"{s['active_nodes']}, Newton (iterations, augmentations) {[(r.iterations, r.augmentations) for r in res.steps]}")
+          f"{s['active_nodes']}, Newton (iterations, augmentations) "
+          f"{[(r.iterations, r.augmentations) for r in res.steps]}")
     assert Ft / Fn == pytest.approx(mu, rel=0.01)
     assert s["sliding_nodes"] == s["active_nodes"] > 0
     assert np.linalg.norm(s["friction_force_N"]) == pytest.approx(mu * s["normal_force_N"], rel=0.01)

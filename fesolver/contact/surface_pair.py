@@ -182,7 +182,6 @@ class _Pass:
         gap = np.where(valid, cp.gap, 0.0)
         xi_m = np.ascontiguousarray(np.where(valid[:, None], cp.xi, 0.0))
         mfacet = np.where(valid, cp.facet, -1)
-        wflat = self.w.ravel()
         # weighted gaps
         rows_q = self.row[self.sconn]  # (nfs, ns)
         wphi = (self.w[:, :, None] * self.Phi[None])  # (nfs, nq, ns)
