@@ -289,6 +289,26 @@ def worker(size: int, kind: str, subdivision, repeats: int, budget: float, with_
     print(json.dumps(res))
 
 
+def source_state() -> dict:
+    """The fesolver source measured: git HEAD, uncommitted changes, and a digest of fesolver/contact/*.py."""
+    import hashlib
+
+    root = _HERE.parent
+    out = {"contact_sources_sha1": hashlib.sha1(b"".join(p.read_bytes() for p in
+                                                         sorted((root / "fesolver" / "contact").glob("*.py"))))
+           .hexdigest()[:12]}
+    try:
+        git = ["git", "-C", str(root)]
+        out["git_head"] = subprocess.run(git + ["rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                         check=True).stdout.strip()
+        out["git_dirty"] = sorted(line[3:] for line in subprocess.run(
+            git + ["status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
+            check=True).stdout.splitlines())
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return out
+
+
 def run_child(args_list, timeout) -> dict:
     try:
         with CpuMonitor() as mon:
@@ -433,8 +453,12 @@ def main(argv=None):
     print(f"machine: {info['cpus']} CPUs, {info.get('ram_gib', '?')} GiB, Python {info['python']}, "
           f"numpy {info['numpy']}, scipy {info['scipy']}, numba {info['numba']} ({info['numba_threads']} threads), "
           f"scikit-fem {info['skfem']}")
+    src = source_state()
+    print(f"fesolver: git {src.get('git_head', '?')}" + (f" + uncommitted changes in {', '.join(src['git_dirty'])}"
+                                                         if src.get("git_dirty") else "")
+          + f"; fesolver/contact sources {src['contact_sources_sha1']}")
     res = {"kind": args.kind, "sizes": args.sizes, "repeats": args.repeats, "budget_s": args.budget,
-           "machine": info, "load": load, "runs": {}}
+           "machine": info, "load": load, "source": src, "runs": {}}
     t_all = time.perf_counter()
     for sub in args.subdivision:
         rows = []
@@ -451,6 +475,9 @@ def main(argv=None):
             rows.append(r)
         res["runs"][sub] = {"rows": rows, "exponents": exponents([r for r in rows if "error" not in r])}
     res["wall_s"] = time.perf_counter() - t_all
+    if source_state()["contact_sources_sha1"] != src["contact_sources_sha1"]:
+        res["source_changed_during_run"] = True
+        print("** WARNING: fesolver/contact changed during the run; the sizes may have measured different code **")
     report({k: v["rows"] for k, v in res["runs"].items()})
     print(f"total wall time {res['wall_s']:.0f} s")
     if args.json:

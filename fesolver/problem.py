@@ -78,9 +78,9 @@ class Problem:
     rigid_bodies : list of RigidBody
         Regions moving rigidly with a 6-DOF reference point (finite-strain analysis; see :mod:`fesolver.rigid`).
         Their elements still need a material in ``materials`` (it is ignored: a rigid motion strains nothing).
-    contacts : list of RigidSurface
-        Rigid analytical surfaces in frictionless contact with facet sets (finite-strain analysis; see
-        :mod:`fesolver.contact`).
+    contacts : list of RigidSurface or SurfaceContact
+        Rigid analytical surfaces in frictionless contact with facet sets, and surface-to-surface contact
+        (frictionless or Coulomb) between two facet sets (finite-strain analysis; see :mod:`fesolver.contact`).
     finite_strain_formulation : {"standard", "mean_dilatation"}
         ``mean_dilatation`` (three-field, element-constant pressure; uncoupled materials only) does not lock
         for nearly incompressible tissue.

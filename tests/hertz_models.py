@@ -79,8 +79,8 @@ def quarter_ball(R, h_contact, a, order=2, h_far=None):
 
 
 def ball_on_block(R=10.0, a=1.0, per_a=4, L_a=12.0, ratio=1.4, order=2):
-    """Mesh with cell sets ``block`` and ``ball`` and facet sets ``block_top`` (z = 0, quad4) and ``ball_surface``
-    (the ball's spherical surface below z = R / 2)."""
+    """Mesh with cell sets ``block`` and ``ball`` and facet sets ``block_top`` (z = 0, x, y <= 3 a, quad4) and
+    ``ball_surface`` (the ball's spherical surface below z = R / 2)."""
     h = a / per_a
     pb, hexes = quarter_block(h, L_a * a, ratio, a)
     ps, tets = quarter_ball(R, h, a, order=order)
@@ -94,6 +94,7 @@ def ball_on_block(R=10.0, a=1.0, per_a=4, L_a=12.0, ratio=1.4, order=2):
     for ft, conn, _ in mesh.boundary_facets():
         if ft.name == "quad4":
             top = np.all(np.abs(pts[conn][:, :, 2]) < 1e-9, axis=1) & ~on_ball[conn[:, 0]]
+            top &= np.all(pts[conn][:, :, :2] <= 3.0 * a + 1e-9, axis=(1, 2))  # the contact lies within r < 1.3 a
             mesh.facet_sets["block_top"] = [(ft, conn[top])]
         else:
             sph = np.all(np.abs(r[conn] - R) < 1e-6 * R, axis=1) & np.all(pts[conn][:, :, 2] < 0.5 * R, axis=1)

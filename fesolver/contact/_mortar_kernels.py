@@ -102,17 +102,26 @@ def master_integrals(mtype, nq, pair_f, pidx, xi_m, normal, w, Phi, out):
 
 
 @njit(cache=True)
-def _gap_gradient(mtype, ns, nm, loc, conn_m_loc, Nq, ev, res, out, Nm):
+def _gap_gradient(mtype, ns, nm, loc, conn_m_loc, Nq, ev, res, out, Nm, tol):
     """Gradient of the closest-point gap ``g = (x_q - x_m(xi)) . n`` w.r.t. the local node coordinates.
 
     ``loc (ns + nm, 3)``: slave facet nodes then master facet nodes; ``x_q = sum_b Nq[b] loc[b]``. Exact at
-    an interior closest point: ``[Nq_b n ; -N^m_c(xi) n]`` (the ``dxi`` and ``dn`` terms vanish there).
+    an interior closest point: ``[Nq_b n ; -N^m_c(xi) n]`` (the ``dxi`` and ``dn`` terms vanish there); at a
+    closest point on an edge (offset from the facet normal above ``tol`` [mm]) ``n`` is the unit distance
+    vector, and the same expression is the gradient of the distance.
     """
     xq = np.zeros(3)
     for b in range(ns):
         for i in range(3):
             xq[i] += Nq[b] * loc[b, i]
     project_point(mtype, loc, conn_m_loc, xq, ev, res)
+    # closest point on an edge of the facet (offset off the facet normal): the normal of the distance
+    d0, d1, d2 = xq[0] - res[2], xq[1] - res[3], xq[2] - res[4]
+    g = d0 * res[5] + d1 * res[6] + d2 * res[7]
+    o0, o1, o2 = d0 - g * res[5], d1 - g * res[6], d2 - g * res[7]
+    if o0 * o0 + o1 * o1 + o2 * o2 > tol * tol:
+        dd = np.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
+        res[5], res[6], res[7] = d0 / dd, d1 / dd, d2 / dd
     for b in range(ns):
         for i in range(3):
             out[3 * b + i] = Nq[b] * res[5 + i]
@@ -124,7 +133,7 @@ def _gap_gradient(mtype, ns, nm, loc, conn_m_loc, Nq, ev, res, out, Nm):
 
 
 @njit(cache=True, parallel=True)
-def geometric_blocks(mtype, nq, pairs, pair_f, pair_m, pidx, pq, tq, w, N, conn_s, conn_m, x, out):
+def geometric_blocks(mtype, nq, pairs, pair_f, pair_m, pidx, pq, tq, w, N, conn_s, conn_m, x, tol, out):
     """Geometric tangent of pair ``pairs[j]`` (local ``L x L``, ``L = 3 (ns + nm)``) into ``out[j]``.
 
     Normal part ``-sum_q w p_q d^2 g_q / dx^2``: the central difference of each point's exact gap gradient
@@ -171,9 +180,9 @@ def geometric_blocks(mtype, nq, pairs, pair_f, pair_m, pidx, pq, tq, w, N, conn_
                 nd, i = d // 3, d % 3
                 x0 = loc[nd, i]
                 loc[nd, i] = x0 + h
-                _gap_gradient(mtype, ns, nm, loc, conn_loc, Nq, ev, res, gp, Np)
+                _gap_gradient(mtype, ns, nm, loc, conn_loc, Nq, ev, res, gp, Np, tol)
                 loc[nd, i] = x0 - h
-                _gap_gradient(mtype, ns, nm, loc, conn_loc, Nq, ev, res, gm, Nmm)
+                _gap_gradient(mtype, ns, nm, loc, conn_loc, Nq, ev, res, gm, Nmm, tol)
                 loc[nd, i] = x0
                 for r in range(L):
                     H[r, d] += coef * (gp[r] - gm[r])

@@ -25,8 +25,8 @@ strain times ``h`` before augmentation; the augmentation removes it, so the resu
 
 Surfaces move rigidly by ``motion * curve(t)`` [mm] with the load factor ``t``. The deformable body lies on
 the side the normal points to (outside a sphere, cylinder or ellipsoid). Limits: frictionless, no
-self-contact, no deformable-deformable contact, and no Uzawa augmentation when the model also has rigid
-bodies (:class:`~fesolver.rigid.RigidCoupledSystem` has no ``augment``: contact is then pure penalty).
+self-contact, prescribed motion only; for friction or a surface pushed by a force, mesh the surface as a
+rigid body's region and use :class:`~fesolver.contact.SurfaceContact`.
 """
 
 from __future__ import annotations

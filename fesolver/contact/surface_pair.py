@@ -11,7 +11,9 @@ degree-4 triangle or 2x2 Gauss rule); every point ``x_q`` finds its closest poin
     \tilde g_a = \frac{1}{A_a} \int \Phi_a\, g \, dA, \qquad A_a = \int \Phi_a \, dA, \qquad
     p_a = \max(0,\ \lambda_a - \varepsilon \tilde g_a),
 
-with reference-area integrals over the points that see the master (the overlap), ``Phi_a`` the slave shape
+with reference-area integrals over the points that see the master (the overlap; a point whose closest
+point lies on a facet edge, e.g. above a convex ridge of the master, takes the distance as its gap and
+counts when it is outside the master), ``Phi_a`` the slave shape
 functions (tri3, quad4) or piecewise-linear hats on the four sub-triangles (tri6, whose corner functions
 integrate to zero). The contact energy ``sum_a A_a / (2 eps) p_a^2`` gives the forces ``-p_q n_q`` on the
 slave and ``+p_q n_q`` on the master at every point (``p_q = sum_a Phi_a p_a``): a uniform pressure is
@@ -156,6 +158,7 @@ class _Pass:
         self.A = np.bincount(self.row[sconn].ravel(), weights=np.einsum("fq,qa->fa", self.w, Phi).ravel(),
                              minlength=self.nodes.size)
         self.search = ContactSearch(mconn, mtype)
+        self.tol_edge = 1e-7 * self.h_master  # mm: a closest point this far off the facet normal is on an edge
         self.lam = np.zeros(self.nodes.size)
         self.t_n = np.zeros((self.nodes.size, 3))
         self.n_n = np.zeros((self.nodes.size, 3))
@@ -174,12 +177,18 @@ class _Pass:
         t1 = np.einsum("qb,fbi->fqi", self.dN[:, :, 1], xs).reshape(-1, 3)
         ns_q = np.cross(t0, t1)
         found = cp.found
-        off = np.where(found[:, None], xq - cp.point - cp.gap[:, None] * cp.normal, 0.0)
-        interior = np.linalg.norm(off, axis=1) <= 1e-7 * self.h_master
-        facing = np.einsum("gi,gi->g", np.nan_to_num(cp.normal), ns_q) < 0.0
-        valid = found & interior & facing
-        normal = np.ascontiguousarray(np.where(valid[:, None], cp.normal, 0.0))
-        gap = np.where(valid, cp.gap, 0.0)
+        d = np.where(found[:, None], xq - cp.point, 0.0)
+        off = d - np.nan_to_num(cp.gap)[:, None] * np.nan_to_num(cp.normal)
+        edge = found & (np.linalg.norm(off, axis=1) > self.tol_edge)
+        # closest point on a facet edge: the gap is the distance, the normal its direction; valid only
+        # outside the master (a point past the master's boundary edge that is below it is out of contact)
+        dist = np.linalg.norm(d, axis=1)
+        cp_normal = np.where(edge[:, None], d / np.where(dist > 0, dist, 1.0)[:, None], np.nan_to_num(cp.normal))
+        cp_gap = np.where(edge, dist, np.nan_to_num(cp.gap))
+        facing = np.einsum("gi,gi->g", cp_normal, ns_q) < 0.0
+        valid = found & facing & (~edge | (np.einsum("gi,gi->g", d, np.nan_to_num(cp.normal)) > 0.0))
+        normal = np.ascontiguousarray(np.where(valid[:, None], cp_normal, 0.0))
+        gap = np.where(valid, cp_gap, 0.0)
         xi_m = np.ascontiguousarray(np.where(valid[:, None], cp.xi, 0.0))
         mfacet = np.where(valid, cp.facet, -1)
         # weighted gaps
@@ -260,7 +269,7 @@ class _Pass:
                 L = 3 * (ns + nm)
                 H = np.empty((act_pairs.size, L, L))
                 MK.geometric_blocks(self.mcode, nq, act_pairs, pair_f, pair_m, pidx, pq, tq, self.w, self.N,
-                                    self.sconn, self.mconn, x, H)
+                                    self.sconn, self.mconn, x, self.tol_edge, H)
                 lnodes = np.hstack([self.sconn[pair_f[act_pairs]], self.mconn[pair_m[act_pairs]]])
                 ldofs = (3 * lnodes[:, :, None] + np.arange(3)).reshape(act_pairs.size, L)
                 K = K + sp.csr_matrix((H.ravel(), (np.repeat(ldofs, L, axis=1).ravel(),
