@@ -22,7 +22,10 @@ is not repeated once it has used ``--budget`` seconds):
   the contact removed; St Venant-Kirchhoff for ``LinearElastic``) and residual only, and scikit-fem's
   ``asm(linear_elasticity(lam, mu), basis)`` (small-strain: a lower bound on what a finite-strain tangent
   costs in scikit-fem; hex: 2x2x2 Gauss, tet: 1 point, as fesolver);
-* the fitted exponent ``p`` of ``t ~ facets^p`` (1 = linear) of each phase.
+* the fitted exponent ``p`` of ``t ~ facets^p`` (1 = linear) of each phase;
+* checks (exit code 1 if one fails): every integration point is in contact (the slabs overlap exactly and
+  are pressed together), and the geometric term's largest entry is small next to the penalty term's
+  (~0.015 here, as the pressure is small next to E).
 
 Every size runs in its own child process (clean memory figures; numba's cache is loaded there first on a
 tiny model). Memory: the peak resident memory *above the RSS at the start* of the phase (VmHWM, reset
@@ -366,7 +369,9 @@ def _mib(v) -> str:
     return "-" if v is None else f"{v:,.0f}"
 
 
-def report(runs: dict) -> None:
+def report(runs: dict) -> bool:
+    """Print the tables; False if a check failed."""
+    passed = True
     for sub, rows in runs.items():
         ok = [r for r in rows if "error" not in r]
         for r in rows:
@@ -412,11 +417,16 @@ def report(runs: dict) -> None:
                             "peak RSS MiB"])
         for r in ok:
             bad = r["integration_points"] - r["valid_points"]
-            if bad or r["contact_matrix"]["geo_over_normal"] > 0.1:
-                print(f"\n** CHECK FAILED at {r['slave_facets']:,} slave facets: {bad:,} integration points out of "
-                      f"contact (all should touch), pressure {r['pressure_MPa'][0]:.3g}-{r['pressure_MPa'][1]:.3g} "
-                      f"MPa (uniform expected), largest geometric-term entry "
-                      f"{r['contact_matrix']['geo_over_normal']:.3g}x the largest penalty entry (expected << 1)")
+            geo = r["contact_matrix"]["geo_over_normal"]
+            why = []
+            if bad:
+                why.append(f"{bad:,} integration points out of contact although all are pressed in (pressure "
+                           f"{r['pressure_MPa'][0]:.3g}-{r['pressure_MPa'][1]:.3g} MPa, uniform expected)")
+            if geo > 0.1:
+                why.append(f"largest geometric-term entry {geo:.3g}x the largest penalty entry (~0.015 expected)")
+            if why:
+                passed = False
+                print(f"\n** CHECK FAILED at {r['slave_facets']:,} slave facets: " + "; ".join(why))
         ex = exponents(ok)
         if ex:
             print("\nfitted exponent t ~ facets^p: " + ", ".join(f"{PHASES[k]} {v:.2f}" for k, v in ex.items()))
@@ -424,9 +434,10 @@ def report(runs: dict) -> None:
           "(bulk K+f + tangent + merge); skfem K is the small-strain stiffness only; 'lost': integration points the\n"
           "contact dropped although every one is pressed in; max Kgeo / max Kn: largest entry of the geometric term\n"
           "over the largest of the penalty term, ~0.015 here)")
+    return passed
 
 
-def main(argv=None):
+def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kind", choices=["quad4", "tri3"], default="quad4")
@@ -445,7 +456,7 @@ def main(argv=None):
     if args._worker:
         size, kind, sub, repeats, skf = args._worker
         worker(int(size), kind, None if sub == "auto" else int(sub), int(repeats), args.budget, skf == "1")
-        return
+        return 0
 
     load = machine_load(0.5)
     print(load_note(load))
@@ -478,12 +489,14 @@ def main(argv=None):
     if source_state()["contact_sources_sha1"] != src["contact_sources_sha1"]:
         res["source_changed_during_run"] = True
         print("** WARNING: fesolver/contact changed during the run; the sizes may have measured different code **")
-    report({k: v["rows"] for k, v in res["runs"].items()})
+    res["checks_passed"] = report({k: v["rows"] for k, v in res["runs"].items()})
     print(f"total wall time {res['wall_s']:.0f} s")
     if args.json:
         args.json.write_text(json.dumps(res, indent=1))
         print(f"wrote {args.json}")
+    failed = any("error" in r for v in res["runs"].values() for r in v["rows"])
+    return 0 if res["checks_passed"] and not failed else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from meshgen import grid_hexes
+from meshgen import grid_hexes, hex_to_tet, tet4_to_tet10
 
 from fesolver.elements import HEX8, TET4, TET10
 from fesolver.mesh import Mesh, SolidBlock
@@ -78,25 +78,30 @@ def quarter_ball(R, h_contact, a, order=2, h_far=None):
     return pts[used], remap[tets]
 
 
-def ball_on_block(R=10.0, a=1.0, per_a=4, L_a=12.0, ratio=1.4, order=2):
+def ball_on_block(R=10.0, a=1.0, per_a=4, L_a=12.0, ratio=1.4, order=2, block="hex8"):
     """Mesh with cell sets ``block`` and ``ball`` and facet sets ``block_top`` (z = 0, x, y <= 3 a, quad4) and
     ``ball_surface`` (the ball's spherical surface below z = R / 2)."""
     h = a / per_a
     pb, hexes = quarter_block(h, L_a * a, ratio, a)
+    btype = HEX8
+    if block == "tet10":  # each hex into six tets, then mid-edge nodes
+        pb, hexes = tet4_to_tet10(pb, hex_to_tet(pb, hexes))
+        btype = TET10
     ps, tets = quarter_ball(R, h, a, order=order)
     pts = np.vstack([pb, ps])
     tets = tets + pb.shape[0]
-    solids = [SolidBlock(HEX8, hexes), SolidBlock(TET10 if order == 2 else TET4, tets)]
+    solids = [SolidBlock(btype, hexes), SolidBlock(TET10 if order == 2 else TET4, tets)]
     mesh = Mesh(pts, solids, cell_sets={"block": {0: np.arange(hexes.shape[0])}, "ball": {1: np.arange(tets.shape[0])}})
     on_ball = np.zeros(pts.shape[0], dtype=bool)
     on_ball[pb.shape[0]:] = True
     r = np.linalg.norm(pts - [0.0, 0.0, R], axis=1)
     for ft, conn, _ in mesh.boundary_facets():
-        if ft.name == "quad4":
-            top = np.all(np.abs(pts[conn][:, :, 2]) < 1e-9, axis=1) & ~on_ball[conn[:, 0]]
-            top &= np.all(pts[conn][:, :, :2] <= 3.0 * a + 1e-9, axis=(1, 2))  # the contact lies within r < 1.3 a
+        top = np.all(np.abs(pts[conn][:, :, 2]) < 1e-9, axis=1) & ~on_ball[conn[:, 0]]
+        top &= np.all(pts[conn][:, :, :2] <= 3.0 * a + 1e-9, axis=(1, 2))  # the contact lies within r < 1.3 a
+        sph = np.all(np.abs(r[conn] - R) < 1e-6 * R, axis=1) & np.all(pts[conn][:, :, 2] < 0.5 * R, axis=1)
+        sph &= on_ball[conn[:, 0]]
+        if top.any():
             mesh.facet_sets["block_top"] = [(ft, conn[top])]
-        else:
-            sph = np.all(np.abs(r[conn] - R) < 1e-6 * R, axis=1) & np.all(pts[conn][:, :, 2] < 0.5 * R, axis=1)
+        if sph.any():
             mesh.facet_sets["ball_surface"] = [(ft, conn[sph])]
     return mesh
