@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from meshgen import box_hex, grid_hexes
+from hertz_models import quarter_block
+from meshgen import box_hex
 
 from fesolver.contact import RigidCylinder, RigidEllipsoid, RigidPlane, RigidSphere, tributary_areas
 from fesolver.elements import HEX8
@@ -200,25 +201,9 @@ def test_contact_fields_in_vtu_and_summary(tmp_path):
 
 
 # -- Hertz -----------------------------------------------------------------------------------------
-def graded(h0, r_uniform, L, ratio):
-    """Coordinates 0 .. L: spacing ``h0`` up to ``r_uniform``, then growing geometrically by ``ratio``."""
-    x = list(np.arange(0.0, r_uniform + 1e-9, h0))
-    h = h0
-    while x[-1] < L:
-        h *= ratio
-        x.append(x[-1] + h)
-    x = np.array(x)
-    x[len(x) - 1] = L if x[-1] - L < 0.5 * h else x[-1]
-    return x * (L / x[-1])  # the last spacing absorbs the rounding
-
-
 def hertz_block(h0, L, ratio, a=1.0):
     """Quarter block [0, L]^2 x [-L, 0]: uniform cubes of size h0 near the contact (r < 1.5 a), graded outside."""
-    s = graded(h0, 1.5 * a, L, ratio)
-    n = s.size - 1
-    Z, Y, X = np.meshgrid(-s[::-1], s, s, indexing="ij")
-    pts = np.column_stack([X.ravel(), Y.ravel(), Z.ravel()])
-    hexes = grid_hexes(n, n, n)
+    pts, hexes = quarter_block(h0, L, ratio, a)
     return Mesh(pts, [SolidBlock(HEX8, hexes)], cell_sets={"all": {0: np.arange(hexes.shape[0])}})
 
 

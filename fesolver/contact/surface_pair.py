@@ -297,9 +297,6 @@ class _Pass:
         out["K"] = self.weight * K
         return out
 
-    def summary_arrays(self, x, res):
-        return res
-
 
 def _tangent_basis(n):
     """Orthonormal tangent vectors ``(m, 2, 3)`` of unit normals ``n (m, 3)`` (zero rows stay zero)."""
@@ -467,9 +464,7 @@ class SurfaceContact:
         friction_force = np.zeros(3)
         for ps, o, sign in zip(self.passes, outs, (1.0, -1.0), strict=False):
             fn = -o["f"].reshape(-1, 3)
-            fr = (ps.nodes if sign > 0 else ps.nodes)
-            tot = fn[fr].sum(axis=0)
-            force += sign * tot
+            force += sign * fn[ps.nodes].sum(axis=0)  # pass 2's slave is the master: opposite sign
             if self.friction > 0:
                 friction_force += sign * ps.weight * o["traction"].T @ ps.A
         cop = (w[:, None] * x[ps0.nodes]).sum(axis=0) / w.sum() if w.sum() > 0 else np.full(3, np.nan)
