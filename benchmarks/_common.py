@@ -5,9 +5,11 @@ Not part of the package; imported by ``assembly.py`` and ``solvers.py`` (run fro
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import resource
+import subprocess
 import sys
 import time
 
@@ -230,6 +232,28 @@ class CpuMonitor:
 
 #: CPUs used by other processes above which a timing counts as disturbed
 DISTURBED = 0.15
+
+
+def run_child(script: str, args_list, timeout=None, others_key: str = "others_cpus") -> dict:
+    """Run ``python script *args_list`` in a fresh process; its last stdout line is a JSON result.
+
+    Adds the child's wall time (``process_wall_s``) and the CPUs other processes used meanwhile
+    (``others_key``); a timeout, crash or kill becomes ``{"error": ...}``.
+    """
+    try:
+        with CpuMonitor() as mon:
+            out = subprocess.run([sys.executable, script, *args_list], capture_output=True, text=True,
+                                 timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
+    if out.returncode != 0:
+        tail = (out.stderr.strip().splitlines() or ["?"])[-1]
+        why = f"killed by signal {-out.returncode} (out of memory?)" if out.returncode < 0 else tail
+        return {"error": why, "stderr": out.stderr[-3000:]}
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    res["process_wall_s"] = mon.s
+    res[others_key] = mon.others
+    return res
 
 
 def best_of(fn, repeats: int):

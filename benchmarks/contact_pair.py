@@ -67,6 +67,9 @@ from _common import (  # noqa: E402
     rss_mib,
     wait_idle,
 )
+from _common import (  # noqa: E402
+    run_child as _run_child,
+)
 
 E, NU = 100.0, 0.3
 RATIO = 1.13  # upper (slave) elements per lower (master) element along each edge
@@ -312,21 +315,8 @@ def source_state() -> dict:
     return out
 
 
-def run_child(args_list, timeout) -> dict:
-    try:
-        with CpuMonitor() as mon:
-            out = subprocess.run([sys.executable, __file__, *args_list], capture_output=True, text=True,
-                                 timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {"error": f"timed out after {timeout:.0f} s"}
-    if out.returncode != 0:
-        tail = (out.stderr.strip().splitlines() or ["?"])[-1]
-        why = f"killed by signal {-out.returncode} (out of memory?)" if out.returncode < 0 else tail
-        return {"error": why, "stderr": out.stderr[-3000:]}
-    res = json.loads(out.stdout.strip().splitlines()[-1])
-    res["process_wall_s"] = mon.s
-    res["process_others_cpus"] = mon.others
-    return res
+def run_child(args_list, timeout=None) -> dict:
+    return _run_child(__file__, args_list, timeout, others_key="process_others_cpus")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -74,6 +73,9 @@ from _common import (  # noqa: E402
     print_table,
     rss_mib,
     wait_idle,
+)
+from _common import (  # noqa: E402
+    run_child as _run_child,
 )
 
 E, NU = 1.0, 0.3  # MPa
@@ -357,20 +359,7 @@ def skfem_worker(n: int, repeats: int, probe: bool, nthreads: int = 0) -> None:
 
 
 def run_child(args_list, timeout=None) -> dict:
-    try:
-        with CpuMonitor() as mon:
-            out = subprocess.run([sys.executable, __file__, *args_list], capture_output=True, text=True,
-                                 timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {"error": f"timed out after {timeout:.0f} s"}
-    if out.returncode != 0:
-        tail = (out.stderr.strip().splitlines() or ["?"])[-1]
-        why = f"killed by signal {-out.returncode} (out of memory?)" if out.returncode < 0 else tail
-        return {"error": why, "stderr": out.stderr[-3000:]}
-    res = json.loads(out.stdout.strip().splitlines()[-1])
-    res["process_wall_s"] = mon.s
-    res["others_cpus"] = mon.others
-    return res
+    return _run_child(__file__, args_list, timeout, others_key="others_cpus")
 
 
 # ----------------------------------------------------------------------------------------------
