@@ -195,10 +195,10 @@ class _Pass:
         rows_q = self.row[self.sconn]  # (nfs, ns)
         wphi = (self.w[:, :, None] * self.Phi[None])  # (nfs, nq, ns)
         wphi_valid = wphi * valid.reshape(nfs, nq)[:, :, None]
-        G = np.bincount(np.repeat(rows_q[:, None, :], nq, axis=1).ravel(),
-                        weights=(wphi_valid * gap.reshape(nfs, nq)[:, :, None]).ravel(), minlength=self.nodes.size)
-        cover = np.bincount(np.repeat(rows_q[:, None, :], nq, axis=1).ravel(), weights=wphi_valid.ravel(),
-                            minlength=self.nodes.size)
+        rows_qa = np.repeat(rows_q[:, None, :], nq, axis=1).ravel()  # slave row of each (point, node) pair
+        G = np.bincount(rows_qa, weights=(wphi_valid * gap.reshape(nfs, nq)[:, :, None]).ravel(),
+                        minlength=self.nodes.size)
+        cover = np.bincount(rows_qa, weights=wphi_valid.ravel(), minlength=self.nodes.size)
         has = cover > 1e-12 * self.A
         gt = np.where(has, G / self.A, np.inf)
         trial = self.lam - eps * np.where(has, gt, 0.0)
