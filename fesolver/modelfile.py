@@ -350,8 +350,11 @@ def parse_model(data: dict, path):
     rigid_bodies = []
     for rname, rraw in top.get("rigid", "table", default={}).items():
         rt = _Table(file, f"rigid.{rname}", rraw)
-        region = rt.get("region", "string", required=True)
+        region = rt.get("region", "string")
         reference = rt.get("reference", "vector")
+        if region is None and reference is None:
+            rt.fail(f"rigid.{rname} needs a 'region' (a cell set), or a 'reference' point for a body without "
+                    f"a region (one that carries analytical contact surfaces, 'body = \"{rname}\"')")
         fix = rt.get("fix", "array", default=[])
         if any(c not in RIGID_DOFS for c in fix) or len(set(fix)) != len(fix):
             rt.fail(f"rigid.{rname}.fix must list distinct DOFs from {list(RIGID_DOFS)}, got {fix!r}")
@@ -368,7 +371,10 @@ def parse_model(data: dict, path):
         moment = rt.get("moment", "vector", default=(0.0, 0.0, 0.0))
         curve = curve_of(rt)
         rt.done()
-        rigid_bodies.append(RigidBody(region, reference, prescribed, force, moment, curve, name=rname))
+        try:
+            rigid_bodies.append(RigidBody(region, reference, prescribed, force, moment, curve, name=rname))
+        except ValueError as exc:
+            rt.fail(f"[rigid.{rname}]: {exc}")
 
     contacts = []
     for cname, craw in top.get("contact", "table", default={}).items():
@@ -391,6 +397,9 @@ def parse_model(data: dict, path):
         if "semi_axes" in kw and min(kw["semi_axes"]) <= 0.0:
             ct.fail(f"contact.{cname}.semi_axes must be positive, got {list(kw['semi_axes'])}")
         kw["motion"] = ct.get("motion", "vector", default=(0.0, 0.0, 0.0))
+        kw["body"] = ct.get("body", "string")
+        if kw["body"] is not None and any(kw["motion"]):
+            ct.fail(f"contact.{cname}: give either 'motion' or 'body' (then move or load the body), not both")
         kw["penalty"] = ct.number("penalty", lo=0.0, lo_open=True)
         kw["augmentation"] = ct.get("augmentation", "boolean", default=True)
         kw["gap_tol"] = ct.number("gap_tol", default=1e-6, lo=0.0, lo_open=True)

@@ -126,7 +126,7 @@ class Problem:
                     raise ModelError(coupled_material_message(
                         f"material {getattr(m, 'name', region)!r} of region {region!r} ({type(m).__name__})"))
         for body in self.rigid_bodies:
-            if body.region not in self.mesh.cell_sets:
+            if body.region is not None and body.region not in self.mesh.cell_sets:
                 raise ModelError(f"rigid body {body.name!r}: region {body.region!r} is not a cell set of "
                                  f"{self.mesh.source}; regions: {sorted(self.mesh.cell_sets)}")
 

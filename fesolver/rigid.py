@@ -20,6 +20,14 @@ closed-form expression (no re-assembly).
 An applied force [N] acts at the reference point; an applied moment [N mm] is a spatial (fixed-axis) moment,
 whose work-conjugate in :math:`\\boldsymbol\\theta` is :math:`\\mathbf J_l^T \\mathbf M`. Reactions at the reference
 point are reported as a force [N] and a spatial moment [N mm] about the current reference point.
+
+A body without a region is a bare reference point: it carries rigid analytical contact surfaces
+(:class:`~fesolver.contact.RigidSurface` with ``body = NAME``) that follow its translation, so that a force can
+drive an indenter or a ground plane. Such a body translates only (its rotations are held at zero; the moment of
+the contact forces about the reference point is its reaction). With ``f_k = p A n`` the contact force on
+contact node ``k`` and ``K_k = -d f_k / d x_k`` its tangent block, the body receives ``-sum f_k``; as the gap
+depends on ``x_k - u_r``, the coupling blocks are ``-K_k`` between node ``k`` and the body and ``sum K_k`` on
+the body's translation.
 """
 
 from __future__ import annotations
@@ -74,10 +82,11 @@ class RigidBody:
 
     Parameters
     ----------
-    region : str
-        Cell set of the mesh whose elements are rigid (their material is ignored).
+    region : str or None
+        Cell set of the mesh whose elements are rigid (their material is ignored). ``None``: a bare reference
+        point that carries rigid analytical contact surfaces (``body = NAME``); it translates only.
     reference : (3,) float, mm, optional
-        Reference point; default the centroid of the region's nodes.
+        Reference point; default the centroid of the region's nodes (required without a region).
     prescribed : dict
         DOF (0-2 translation [mm], 3-5 rotation-vector components [rad]) -> value at full load. Unlisted
         DOFs are free.
@@ -87,7 +96,7 @@ class RigidBody:
     name : str
     """
 
-    region: str
+    region: str | None
     reference: tuple[float, float, float] | None = None
     prescribed: dict[int, float] = field(default_factory=dict)
     force: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -99,6 +108,13 @@ class RigidBody:
         bad = [k for k in self.prescribed if k not in range(6)]
         if bad:
             raise ValueError(f"rigid body {self.name!r}: prescribed DOFs must be 0..5 (x y z rx ry rz), got {bad}")
+        if self.region is None:
+            if self.reference is None:
+                raise ValueError(f"rigid body {self.name!r} has no region: give its reference point")
+            turned = {k: v for k, v in self.prescribed.items() if k >= 3 and v != 0.0}
+            if turned or any(self.moment):
+                raise ValueError(f"rigid body {self.name!r} has no region and translates only: it takes no "
+                                 f"prescribed rotation or moment")
 
 
 class RigidCoupledSystem:
@@ -114,11 +130,14 @@ class RigidCoupledSystem:
         owner = np.full(nn, -1, dtype=np.int64)
         self.nodes, self.arms, self.refs = [], [], []
         for b, body in enumerate(bodies):
-            if body.region not in mesh.cell_sets:
+            if body.region is None:
+                nodes = np.zeros(0, dtype=np.int64)
+            elif body.region not in mesh.cell_sets:
                 raise ModelError(f"rigid body {body.name!r}: region {body.region!r} is not a cell set of "
                                  f"{mesh.source}; regions: {sorted(mesh.cell_sets)}")
-            nodes = np.unique(np.concatenate([mesh.solids[k].cells[c].ravel()
-                                              for k, c in mesh.cell_sets[body.region].items() if c.size]))
+            else:
+                nodes = np.unique(np.concatenate([mesh.solids[k].cells[c].ravel()
+                                                  for k, c in mesh.cell_sets[body.region].items() if c.size]))
             clash = nodes[owner[nodes] >= 0]
             if clash.size:
                 raise ModelError(f"rigid bodies {bodies[owner[clash[0]]].name!r} and {body.name!r} share node "
@@ -142,16 +161,35 @@ class RigidCoupledSystem:
                                  f"boundary condition; constrain the rigid body's reference point instead")
         rdofs, self._rvals = [], []
         for b, body in enumerate(bodies):
-            for k, v in body.prescribed.items():
+            held = {k: 0.0 for k in (3, 4, 5)} if body.region is None else {}  # a bare point translates only
+            for k, v in {**held, **body.prescribed}.items():
                 rdofs.append(self.nu + 6 * b + k)
                 self._rvals.append((self.nu + 6 * b + k, float(v), body.curve))
+        # rigid analytical contact surfaces carried by bare reference-point bodies
+        index = {body.name: b for b, body in enumerate(bodies)}
+        self.carried = []
+        for c in getattr(base, "contacts", []):
+            name = getattr(c, "body", None)
+            if name is None:
+                continue
+            if name not in index:
+                raise ModelError(f"contact {c.name!r}: body {name!r} is not a rigid body; rigid bodies: "
+                                 f"{sorted(index)}")
+            if bodies[index[name]].region is not None:
+                raise ModelError(f"contact {c.name!r}: body {name!r} has a region; an analytical surface can only "
+                                 f"ride on a rigid body without a region (a bare reference point)")
+            if any(c.motion):
+                raise ModelError(f"contact {c.name!r}: give either 'motion' or 'body', not both (move the body)")
+            self.carried.append((index[name], c))
         self.fixed_dofs = np.unique(np.concatenate([bc_fixed, self.slaved_dofs, np.array(rdofs, dtype=np.int64)]))
         self._f_ext_u = np.zeros(self.nu)
         self._t = 0.0
 
     # -- maps -----------------------------------------------------------------------------------
     def displacement(self, q: np.ndarray) -> np.ndarray:
-        """Nodal displacements ``u (3 nn,)`` of the reduced unknowns ``q``."""
+        """Nodal displacements ``u (3 nn,)`` of the reduced unknowns ``q`` (also moves the carried surfaces)."""
+        for b, c in self.carried:
+            c.body_translation = np.array(q[self.nu + 6 * b: self.nu + 6 * b + 3], dtype=float)
         u = q[: self.nu].copy()
         for b in range(len(self.bodies)):
             ur = q[self.nu + 6 * b: self.nu + 6 * b + 3]
@@ -234,9 +272,15 @@ class RigidCoupledSystem:
             f_ext_nodes = self._f_ext_u.reshape(-1, 3)[self.nodes[b]]
             c0 = self.nu + 6 * b + 3
             fq[c0: c0 + 3] -= self._g(b, theta, f_ext_nodes) + self._moment_term(b, theta)
+        carried = [(b, c, *c.nodal(self.base, u.reshape(-1, 3), want_tangent)) for b, c in self.carried]
+        for b, c, fa, _ in carried:  # the surface receives -sum(fa): +sum(fa) on the internal side
+            fq[self.nu + 6 * b: self.nu + 6 * b + 3] += fa.sum(axis=0)
         if not want_tangent:
             return fq, None, ok
-        Kq = (A.T @ K_u @ A).tolil()
+        Kq = A.T @ K_u @ A
+        for b, c, _, Kn in carried:
+            Kq = Kq + self._carried_tangent(b, c.nodes, Kn, A)
+        Kq = Kq.tolil()
         h = 1e-7
         for b in range(len(self.bodies)):
             theta = q[self.nu + 6 * b + 3: self.nu + 6 * b + 6]
@@ -253,6 +297,24 @@ class RigidCoupledSystem:
             c0 = self.nu + 6 * b + 3
             Kq[c0: c0 + 3, c0: c0 + 3] = Kq[c0: c0 + 3, c0: c0 + 3].toarray() + G
         return fq, Kq.tocsr(), ok
+
+    def _carried_tangent(self, b: int, nodes: np.ndarray, Kn: np.ndarray, A) -> sp.csr_matrix:
+        """Coupling of a carried surface's contact nodes with body ``b``'s translation (see the module doc)."""
+        m = nodes.size
+        c0 = self.nu + 6 * b
+        dof = 3 * nodes[:, None] + np.arange(3)  # (m, 3)
+        bod = np.broadcast_to(c0 + np.arange(3), (m, 3))
+        # node rows, body columns: d(f_int node)/du_r = -K_k (in u-space rows, then A^T)
+        r1 = np.repeat(dof[:, :, None], 3, axis=2).ravel()
+        c1 = np.repeat(bod[:, None, :], 3, axis=1).ravel()
+        D = sp.csr_matrix((-Kn.ravel(), (r1, c1)), shape=(self.nu, self.n_dofs))
+        # body rows, node columns: d(sum f)/dx_k = -K_k (then times A); body-body: sum K_k
+        r2 = np.repeat(bod[:, :, None], 3, axis=2).ravel()
+        c2 = np.repeat(dof[:, None, :], 3, axis=1).ravel()
+        B = sp.csr_matrix((-Kn.ravel(), (r2, c2)), shape=(self.n_dofs, self.nu))
+        E = sp.csr_matrix((Kn.sum(axis=0).ravel(), (np.repeat(c0 + np.arange(3), 3), np.tile(c0 + np.arange(3), 3))),
+                          shape=(self.n_dofs, self.n_dofs))
+        return A.T @ D + B @ A + E
 
     def near_null(self, free):
         return None

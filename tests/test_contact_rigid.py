@@ -252,3 +252,83 @@ def test_hertz_sphere_refined():
     assert F == pytest.approx(F_h, rel=0.05)
     assert p == pytest.approx(p0, rel=0.05)
     assert abs(a - a_h) <= a_h / 8
+
+
+# -- rigid surfaces driven by a force (a bare reference-point rigid body) ----------------------------
+def test_carried_surface_tangent_matches_central_difference():
+    """Reduced tangent of a plane and a sphere riding on bare reference-point bodies (node-node, node-body and
+    body-body blocks, one body driven by a force) vs central differences of the reduced residual: rel < 1e-6."""
+    from fesolver.rigid import RigidBody, RigidCoupledSystem
+
+    hi = (10.0, 10.0, 5.0)
+    mesh = block(hi=hi)
+    plane = RigidPlane(surface=top(hi), point=(0, 0, 5.05), normal=(0.1, -0.2, -1.0), penalty=50.0, body="lid")
+    ball = RigidSphere(surface=Selection(box=((-1, -1, -1e-9), (11, 11, 1e-9))), centre=(5.0, 5.0, -8.95),
+                       radius=9.0, penalty=40.0, body="ball")
+    bodies = [RigidBody(None, reference=(5.0, 5.0, 6.0), force=(1.0, 2.0, -30.0), name="lid"),
+              RigidBody(None, reference=(5.0, 5.0, -9.0), prescribed={0: 0.0, 1: 0.0}, name="ball")]
+    bcs = [FixedDisplacement(Selection(box=((0, 0, 0), (0, 0, hi[2]))), {0: 0.0, 1: 0.0}, "axis")]
+    prob = Problem(mesh, {"all": LinearElastic(E, NU)}, bcs=bcs, contacts=[plane, ball], rigid_bodies=bodies)
+    base = FiniteStrainSystem(prob)
+    rs = RigidCoupledSystem(base, bodies, mesh)
+    rs.external(1.0)
+    base.t = 1.0
+    rng = np.random.default_rng(2)
+    q = 0.03 * rng.standard_normal(rs.n_dofs)
+    q[rs.nu + 2] = -0.2  # the lid pressed 0.2 mm down, the ball 0.1 mm up
+    q[rs.nu + 8] = 0.1
+    q[rs.nu + 3: rs.nu + 6] = 0.0
+    q[rs.nu + 9: rs.nu + 12] = 0.0
+    f0, K, _ = rs.internal(q, True)
+    assert np.count_nonzero(rs.internal(q, False)[0][rs.nu:]) >= 4  # both bodies feel contact forces
+    free = np.setdiff1d(np.arange(rs.n_dofs), rs.fixed_dofs)
+    h = 1e-6
+    cols = np.concatenate([rng.choice(free[free < rs.nu], 25, replace=False), [rs.nu + 2, rs.nu + 6, rs.nu + 8]])
+    for j in cols:
+        e = np.zeros(rs.n_dofs)
+        e[j] = h
+        fd = (rs.internal(q + e, False)[0] - rs.internal(q - e, False)[0]) / (2 * h)
+        col = K[:, j].toarray().ravel()
+        assert np.linalg.norm(col[free] - fd[free]) <= 1e-6 * max(np.linalg.norm(fd[free]), 1e-9), j
+
+
+def test_sphere_driven_by_force_matches_displacement_driven():
+    """The Hertz sphere of test_hertz_sphere_on_half_space pushed by the force that the prescribed 0.1 mm
+    needed, through a bare reference-point body: it sinks 0.1 mm and the force, peak pressure and contact area
+    agree, all to 1e-3 (the augmentation tolerance is 1e-4); no support reaction on the body's free DOF."""
+    from fesolver.rigid import RigidBody
+
+    R, delta = 100.0, 0.1
+    a_h = np.sqrt(R * delta)
+    L = 20.0 * a_h
+    results = []
+    for driven in ("displacement", "force"):
+        mesh = hertz_block(a_h / 5, L, 1.4, a_h)
+        top_sel = Selection(box=((0, 0, 0), (L, L, 0)))
+        bcs = [FixedDisplacement(Selection(box=((0, 0, -L), (L, L, -L))), {2: 0.0}, "bottom"),
+               FixedDisplacement(Selection(box=((0, 0, -L), (0, L, 0))), {0: 0.0}, "sym_x"),
+               FixedDisplacement(Selection(box=((0, 0, -L), (L, 0, 0))), {1: 0.0}, "sym_y")]
+        if driven == "displacement":
+            s = RigidSphere(surface=top_sel, name="ball", centre=(0, 0, R), radius=R, motion=(0.0, 0.0, -delta),
+                            tol=1e-6, gap_tol=1e-9)
+            bodies = []
+        else:
+            F = results[0][0]
+            s = RigidSphere(surface=top_sel, name="ball", centre=(0, 0, R), radius=R, body="indenter",
+                            tol=1e-4, gap_tol=1e-7)
+            bodies = [RigidBody(None, reference=(0.0, 0.0, R), prescribed={0: 0.0, 1: 0.0},
+                                force=(0.0, 0.0, -F), name="indenter")]
+        prob = Problem(mesh, {"all": LinearElastic(E, NU)}, bcs=bcs, contacts=[s], rigid_bodies=bodies,
+                       newton=NewtonOptions(initial_step=0.5, max_step=0.5))
+        res = prob.solve()
+        summ = res.contact["ball"]["summary"]
+        print(driven, summ["normal_force_N"], summ["peak_pressure_MPa"], [(r.iterations, r.augmentations)
+                                                                         for r in res.steps])
+        results.append((summ["normal_force_N"], summ["peak_pressure_MPa"], summ["contact_area_mm2"], res))
+    (F0, p0, A0, _), (F1, p1, A1, res1) = results
+    rig = res1.rigid["indenter"]
+    assert rig["translation_mm"][2] == pytest.approx(-delta, rel=1e-3)
+    assert p1 == pytest.approx(p0, rel=1e-3)
+    assert A1 == pytest.approx(A0, rel=1e-3)
+    assert F1 == pytest.approx(F0, rel=1e-3)
+    assert abs(rig["force_N"][2]) <= 1e-6 * F0  # the applied force alone holds the body: no support reaction

@@ -147,6 +147,25 @@ def test_projection_matches_dense_sampling(kind):
             assert dmin - dist[s] <= 2e-5, (kind, s, dist[s], dmin)
 
 
+@pytest.mark.parametrize("kind", ["tri3", "tri6", "quad4"])
+@pytest.mark.parametrize("offset, h", [(0.0, 1.0), (1000.0, 1.0), (5000.0, 0.2)])
+def test_projection_far_from_origin(kind, offset, h):
+    """Flat facets of size ``h`` translated by ``offset`` mm along every axis, points 0.01 h above known
+    interior points: the local coordinates come back to 1e-9 (relative to the cell) and the gap to 1e-9 h.
+    Before the Newton step tolerance became relative to the reference cell, quad4 and tri6 projections at
+    1000 mm fell back to an edge (xi off by 0.25-0.57)."""
+    rng = np.random.default_rng(3)
+    pts, conn = sheet(20, kind, amp=0.0, lengths=(20 * h, 20 * h))
+    pts = pts + offset
+    f = rng.integers(0, conn.shape[0], 500)
+    xi = 0.2 + 0.6 * rng.random((500, 2))
+    xi = 2.0 * xi - 1.0 if kind == "quad4" else 0.5 * xi
+    xs = np.einsum("pa,pai->pi", _N(kind, xi), pts[conn[f]]) + [0.0, 0.0, 0.01 * h]
+    cp = project_to_facets(pts, conn, kind, f, xs)
+    np.testing.assert_allclose(cp.xi, xi, atol=1e-9)
+    np.testing.assert_allclose(cp.gap, 0.01 * h, atol=1e-9 * h)
+
+
 def dense_min_distance(X, kind, x, m=400):
     """Brute force: the smallest distance from ``x`` to ``m x m`` sampled points of the facet, then again to
     ``m x m`` points in a window of +-2 samples around the best one (resolution ~1e-5 of the cell)."""

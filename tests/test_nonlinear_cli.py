@@ -224,3 +224,53 @@ def test_bad_contact_keys(tmp_path, old, new, words):
         load_model(tmp_path / "m.toml")
     for w in words:
         assert w in str(info.value), str(info.value)
+
+
+LID = """
+[rigid.lid]                 # a bare reference point: no region
+reference = [5.0, 5.0, 10.0]
+fix = ["x", "y"]
+force = [0.0, 0.0, -2.0]
+[contact.lid]
+type = "plane"
+box = [[-1, -1, 10], [11, 11, 11]]
+point = [0.0, 0.0, 10.0]
+normal = [0.0, 0.0, -1.0]
+body = "lid"
+"""
+
+
+def test_plane_driven_by_force_in_model(tmp_path):
+    """A rigid plane carried by a reference-point body pushes the block down with 2 N: the contact carries
+    2 N (1e-6), the base reacts 2 N, and the lid sinks."""
+    box_mesh(tmp_path / "block.vtu")
+    text = MODEL.split("[[boundary]]")[0] + """
+[[boundary]]
+name = "bottom"
+box = [[-1, -1, -1], [11, 11, 0]]
+fix = ["x", "y", "z"]
+[solver]
+analysis = "nonlinear"
+""" + LID
+    (tmp_path / "m.toml").write_text(text)
+    out = tmp_path / "out"
+    assert main(["solve", str(tmp_path / "m.toml"), "-o", str(out), "-q"]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert s["contact"]["lid"]["normal_force_N"] == pytest.approx(2.0, rel=1e-6)
+    assert s["reactions_N"]["bottom"][2] == pytest.approx(2.0, rel=1e-6)
+    assert s["rigid_bodies"]["lid"]["translation_mm"][2] < 0
+
+
+@pytest.mark.parametrize("old,new,words", [
+    ('body = "lid"', 'body = "lid"\nmotion = [0.0, 0.0, -1.0]', ["contact.lid", "'motion' or 'body'"]),
+    ('body = "lid"', 'body = "cap"', ["contact 'lid'", "'cap'", "not a rigid body"]),
+    ('reference = [5.0, 5.0, 10.0]\n', '', ["rigid.lid", "'region'", "'reference'"]),
+    ('force = [0.0, 0.0, -2.0]', 'force = [0.0, 0.0, -2.0]\nmoment = [1.0, 0.0, 0.0]', ["rigid.lid", "translates only"]),
+])
+def test_bad_carried_surface(tmp_path, old, new, words):
+    box_mesh(tmp_path / "block.vtu")
+    (tmp_path / "m.toml").write_text(MODEL + LID.replace(old, new))
+    with pytest.raises(ModelError) as info:
+        load_model(tmp_path / "m.toml").solve()
+    for w in words:
+        assert w in str(info.value), str(info.value)

@@ -32,7 +32,11 @@ from numba import njit, prange
 TRI3, TRI6, QUAD4 = 0, 1, 2
 
 _NEWTON_MAXIT = 30
-_STEP_TOL = 1e-13  # in reference coordinates
+# Newton step tolerance in reference coordinates (so relative to the facet size). The distance is
+# stationary at the closest point, so the gap error is of the order of the step squared; 1e-10 sits well
+# above the round-off of the step (~ eps |x| / h: 2e-14 / h at |x| = 100 mm), which an absolute 1e-13 did
+# not at coordinates of 1000 mm and more (issue 4: projections fell back to the edges).
+_STEP_TOL = 1e-10
 _INSIDE_TOL = 1e-10
 _SEEN_SLOTS = 256  # power of two
 _OUTSIDE_MARGIN = 0.05  # of the reference cell: Newton iterates beyond it are taken to head for the boundary
@@ -338,6 +342,12 @@ def _project_curved(ftype, points, conn_e, xs, ev):
     if ok and _inside_ref(ftype, x, y, _INSIDE_TOL) and x == x and y == y:
         return _clamp_ref(ftype, x, y)
     rx, ry, rf = bx, by, bf
+    if _inside_ref(ftype, x, y, _INSIDE_TOL) and x == x and y == y:
+        # not converged (round-off), but inside: a candidate like any other
+        x, y = _clamp_ref(ftype, x, y)
+        fc = _dist2_at(ftype, points, conn_e, xs, x, y, ev)
+        if fc < rf:
+            rx, ry, rf = x, y, fc
     # a warped facet may hold an interior minimum the first start missed: try again from the centre
     if bx != cx or by != cx:
         x, y, ok = _newton_interior(ftype, points, conn_e, xs, cx, cx, ev)

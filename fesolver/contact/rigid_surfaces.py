@@ -23,10 +23,14 @@ most ``gap_tol`` [mm]. The pressure is nominal (force per reference area). The d
 materials, ``h``: square root of the mean tributary area), i.e. a penetration of about a tenth of the local
 strain times ``h`` before augmentation; the augmentation removes it, so the result does not depend on ``eps``.
 
-Surfaces move rigidly by ``motion * curve(t)`` [mm] with the load factor ``t``. The deformable body lies on
-the side the normal points to (outside a sphere, cylinder or ellipsoid). Limits: frictionless, no
-self-contact, prescribed motion only; for friction or a surface pushed by a force, mesh the surface as a
-rigid body's region and use :class:`~fesolver.contact.SurfaceContact`.
+Surfaces move rigidly by ``motion * curve(t)`` [mm] with the load factor ``t``, or, with ``body = NAME``,
+follow the translation of a reference-point rigid body (:class:`~fesolver.rigid.RigidBody` without a region)
+that a force can drive: the contact forces then act on that body too (see
+:class:`~fesolver.rigid.RigidCoupledSystem`), so an indenter or a ground plane can be pushed by a given load
+instead of a given displacement. Such a body translates only (its rotations are held; the moment the contact
+exerts about its reference point is reported as the reaction). The deformable body lies on the side the
+normal points to (outside a sphere, cylinder or ellipsoid). Limits: frictionless, no self-contact; for
+friction, mesh the surface as a rigid body's region and use :class:`~fesolver.contact.SurfaceContact`.
 """
 
 from __future__ import annotations
@@ -93,6 +97,9 @@ class RigidSurface:
         Augmentation converged when ``max |d lambda| A <= tol * max(p A)``, or
     gap_tol : float, mm
         when the largest penetration is at most ``gap_tol``.
+    body : str, optional
+        Name of a reference-point rigid body (no region) whose translation the surface follows, in addition
+        to ``motion``; the contact forces act on that body.
     """
 
     surface: object = None
@@ -103,7 +110,10 @@ class RigidSurface:
     augmentation: bool = True
     tol: float = 1e-3
     gap_tol: float = 1e-6
+    body: str | None = None
     _ready: bool = field(default=False, init=False, repr=False)
+    #: translation [mm] of the carrying rigid body, set by RigidCoupledSystem from its unknowns
+    body_translation: np.ndarray = field(default_factory=lambda: np.zeros(3), init=False, repr=False)
 
     # -- geometry (subclasses) ------------------------------------------------------------------
     def distance(self, x: np.ndarray):
@@ -144,7 +154,8 @@ class RigidSurface:
         self._ready = True
 
     def offset(self, t: float) -> np.ndarray:
-        return np.asarray(self.motion, dtype=float) * self.curve(t)
+        """Translation of the surface [mm] at load factor ``t``: prescribed motion plus the body's translation."""
+        return np.asarray(self.motion, dtype=float) * self.curve(t) + self.body_translation
 
     def state(self, system, u3: np.ndarray):
         """``(g, n, H, p)`` at the contact nodes for displacement ``u3 (nn, 3)`` at the system's load factor."""
@@ -156,17 +167,28 @@ class RigidSurface:
         return g, n, H, p
 
     # -- the hooks of FiniteStrainSystem ----------------------------------------------------------
-    def add(self, system, u3: np.ndarray, f: np.ndarray, data: np.ndarray | None) -> None:
-        """Add the contact internal force ``-p A n`` to ``f`` and, if ``data`` is given, the tangent."""
+    def nodal(self, system, u3: np.ndarray, want_tangent: bool):
+        """``(fa (m, 3) N, Kn (m, 3, 3) N/mm or None)``: the contact force ``p A n`` on each contact node and its
+        derivative with respect to the node's position (``-d fa / dx``, the node's tangent block). The surface
+        receives ``-fa``; moving the surface by ``du`` changes ``fa`` by ``Kn du``."""
         g, n, H, p = self.state(system, u3)
         fa = (p * self.area)[:, None] * n
+        if not want_tangent:
+            return fa, None
+        # nodes just touching (g = 0, lambda = 0) count as active in the tangent: a surface driven by a force
+        # from first touch then has a stiffness along its motion
+        active = (self.lam - self.eps * g >= 0.0).astype(float)
+        x = system.points[self.nodes] + u3[self.nodes] - self.offset(getattr(system, "t", 1.0))
+        dg = self.grad_distance(x, n)
+        Kn = (self.eps * self.area * active)[:, None, None] * np.einsum("ki,kj->kij", n, dg)
+        Kn -= (p * self.area)[:, None, None] * H
+        return fa, Kn
+
+    def add(self, system, u3: np.ndarray, f: np.ndarray, data: np.ndarray | None) -> None:
+        """Add the contact internal force ``-p A n`` to ``f`` and, if ``data`` is given, the tangent."""
+        fa, Kn = self.nodal(system, u3, data is not None)
         np.subtract.at(f, (3 * self.nodes[:, None] + np.arange(3)).ravel(), fa.ravel())
         if data is not None:
-            active = (p > 0.0).astype(float)
-            x = system.points[self.nodes] + u3[self.nodes] - self.offset(getattr(system, "t", 1.0))
-            dg = self.grad_distance(x, n)
-            Kn = (self.eps * self.area * active)[:, None, None] * np.einsum("ki,kj->kij", n, dg)
-            Kn -= (p * self.area)[:, None, None] * H
             np.add.at(data, self._pos.ravel(), Kn.ravel())
 
     def augment(self, system, u3: np.ndarray) -> bool:

@@ -226,7 +226,9 @@ def _step(system, u_prev, t, dt, free, fixed, near_null, opts, lin, guess=None, 
                             "accepting the step", t, rec.augmentations)
                 break
             rec.augmentations += 1
-            k, e_ref, r0 = 0, None, len(rec.residuals)
+            # the energy reference stays the step's first iteration: after a small multiplier update the
+            # first energy of the new cycle can be so small that round-off never gets below 1e-14 of it
+            k, r0 = 0, len(rec.residuals)
             continue
         if not np.isfinite(rnorm):
             return False, rec, u, f"the residual is not finite at iteration {it}"
