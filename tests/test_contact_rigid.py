@@ -332,3 +332,29 @@ def test_sphere_driven_by_force_matches_displacement_driven():
     assert A1 == pytest.approx(A0, rel=1e-3)
     assert F1 == pytest.approx(F0, rel=1e-3)
     assert abs(rig["force_N"][2]) <= 1e-6 * F0  # the applied force alone holds the body: no support reaction
+
+
+def test_hertz_force_indentation_curve():
+    """The rigid sphere (R = 100 mm) pressed in four load steps to 0.1 mm on the a/5 block: the force at each
+    step within 3 % of Hertz's F = 4/3 E* sqrt(R) delta^1.5; Newton iterations per step reported."""
+    R, delta = 100.0, 0.1
+    a_h = np.sqrt(R * delta)
+    L = 20.0 * a_h
+    mesh = hertz_block(a_h / 5, L, 1.4, a_h)
+    sphere = RigidSphere(surface=Selection(box=((0, 0, 0), (L, L, 0))), name="ball", centre=(0, 0, R), radius=R,
+                         motion=(0.0, 0.0, -delta), tol=1e-3, gap_tol=1e-4 * delta)
+    bcs = [FixedDisplacement(Selection(box=((0, 0, -L), (L, L, -L))), {2: 0.0}, "bottom"),
+           FixedDisplacement(Selection(box=((0, 0, -L), (0, L, 0))), {0: 0.0}, "sym_x"),
+           FixedDisplacement(Selection(box=((0, 0, -L), (L, 0, 0))), {1: 0.0}, "sym_y")]
+    prob = Problem(mesh, {"all": LinearElastic(E, NU)}, bcs=bcs, contacts=[sphere],
+                   newton=NewtonOptions(initial_step=0.25, max_step=0.25, growth=1.0))
+    curve = []
+    prob.solve(on_step=lambda t, res: curve.append((t, 4 * res.contact["ball"]["summary"]["normal_force_N"],
+                                                    res.steps[-1].iterations, res.steps[-1].augmentations)))
+    Es = E / (1 - NU**2)
+    assert [round(t, 6) for t, *_ in curve] == [0.25, 0.5, 0.75, 1.0]
+    for t, F, its, augs in curve:
+        F_h = 4.0 / 3.0 * Es * np.sqrt(R) * (t * delta) ** 1.5
+        print(f"delta = {t * delta:.3f} mm: F = {F:.4g} N, Hertz {F_h:.4g} N ({F / F_h - 1:+.2%}), "
+              f"{its} Newton iterations, {augs} augmentations")
+        assert F == pytest.approx(F_h, rel=0.03)
