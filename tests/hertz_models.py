@@ -105,3 +105,34 @@ def ball_on_block(R=10.0, a=1.0, per_a=4, L_a=12.0, ratio=1.4, order=2, block="h
         if sph.any():
             mesh.facet_sets["ball_surface"] = [(ft, conn[sph])]
     return mesh
+
+
+def two_balls(R_upper=10.0, R_lower=10.0, a=0.4, per_a=6):
+    """Two quarter half-balls (gmsh tet10) touching at the origin: the upper one centred at ``(0, 0, R_upper)``
+    (its flat face at ``z = R_upper``), the lower one the mirror image of a ball of radius ``R_lower``
+    (centre ``(0, 0, -R_lower)``, flat face at ``z = -R_lower``). Cell sets ``upper``, ``lower``; facet sets
+    ``upper_surface`` (spherical, below ``z = R_upper / 2``) and ``lower_surface`` (spherical, within
+    ``r < 3 a`` of the axis: the slave)."""
+    h = a / per_a
+    pu, tu = quarter_ball(R_upper, h, a)
+    pl, tl = quarter_ball(R_lower, h, a)
+    pl = pl * [1.0, 1.0, -1.0]
+    tl = tl[:, [0, 2, 1, 3, 6, 5, 4, 7, 9, 8]]  # mirroring turns the tets inside out: swap corners 1 and 2
+    pts = np.vstack([pu, pl])
+    tl = tl + pu.shape[0]
+    mesh = Mesh(pts, [SolidBlock(TET10, tu), SolidBlock(TET10, tl)],
+                cell_sets={"upper": {0: np.arange(tu.shape[0])}, "lower": {1: np.arange(tl.shape[0])}})
+    lower = np.zeros(pts.shape[0], dtype=bool)
+    lower[pu.shape[0]:] = True
+    ru = np.linalg.norm(pts - [0.0, 0.0, R_upper], axis=1)
+    rl = np.linalg.norm(pts - [0.0, 0.0, -R_lower], axis=1)
+    for ft, conn, _ in mesh.boundary_facets():
+        up = (np.all(np.abs(ru[conn] - R_upper) < 1e-6 * R_upper, axis=1)
+              & np.all(pts[conn][:, :, 2] < 0.5 * R_upper, axis=1) & ~lower[conn[:, 0]])
+        lo = (np.all(np.abs(rl[conn] - R_lower) < 1e-6 * R_lower, axis=1)
+              & np.all(np.linalg.norm(pts[conn][:, :, :2], axis=2) <= 3.0 * a, axis=1) & lower[conn[:, 0]])
+        if up.any():
+            mesh.facet_sets["upper_surface"] = [(ft, conn[up])]
+        if lo.any():
+            mesh.facet_sets["lower_surface"] = [(ft, conn[lo])]
+    return mesh

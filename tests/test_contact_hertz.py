@@ -59,3 +59,38 @@ def test_hertz_two_elastic_bodies():
     assert F == pytest.approx(F_top, rel=1e-4)
     assert a == pytest.approx(a_h, rel=0.05)
     assert p == pytest.approx(p0, rel=0.05)
+
+
+@pytest.mark.slow
+def test_hertz_two_elastic_spheres():
+    """Two elastic balls, R = 10 mm each (1/R = 1/R1 + 1/R2: R = 5 mm), E = 200 (upper) and 100 MPa (lower),
+    nu = 0.3, pressed 0.03 mm together (a = 0.39 mm, a/R = 0.08), a/6 tet10 meshes on both, the lower
+    ball's tri6 surface the slave: peak pressure and contact radius within 5 % of Hertz; force balance."""
+    from hertz_models import two_balls
+
+    R1 = R2 = 10.0
+    delta = 0.03
+    Rh = 1.0 / (1.0 / R1 + 1.0 / R2)
+    a_est = np.sqrt(Rh * delta)
+    mesh = two_balls(R1, R2, a=a_est, per_a=6)
+    bcs = [FixedDisplacement(Selection(box=((0, 0, -R2), (R2, R2, -R2))), {2: 0.0}, "bottom"),
+           FixedDisplacement(Selection(box=((0, 0, -R2), (0, R1, R1))), {0: 0.0}, "sym_x"),
+           FixedDisplacement(Selection(box=((0, 0, -R2), (R1, 0, R1))), {1: 0.0}, "sym_y"),
+           FixedDisplacement(Selection(box=((0, 0, R1), (R1, R1, R1))), {2: -delta}, "top")]
+    c = SurfaceContact(slave="lower_surface", master="upper_surface", name="c")
+    prob = Problem(mesh, {"upper": LinearElastic(E_BALL, NU), "lower": LinearElastic(E_BLOCK, NU)}, bcs=bcs,
+                   contacts=[c], newton=NewtonOptions(initial_step=0.5, max_step=0.5))
+    res = prob.solve()
+    s = res.contact["c"]["summary"]
+    Es = 1.0 / ((1 - NU**2) / E_BLOCK + (1 - NU**2) / E_BALL)
+    F = abs(4 * s["force_N"][2])
+    a_h = (3 * F * Rh / (4 * Es)) ** (1 / 3)
+    p0 = 3 * F / (2 * np.pi * a_h**2)
+    a = np.sqrt(4 * s["contact_area_mm2"] / np.pi)
+    F_top = -4 * res.reactions["top"][2]
+    print(f"two spheres: F = {F:.4g} N (top reaction {F_top:.4g}), a = {a:.4g} ({a_h:.4g} mm, {a / a_h - 1:+.1%}), "
+          f"p_max = {s['peak_pressure_MPa']:.4g} ({p0:.4g} MPa, {s['peak_pressure_MPa'] / p0 - 1:+.1%}), Newton "
+          f"{[(r.iterations, r.augmentations) for r in res.steps]}")
+    assert F == pytest.approx(F_top, rel=1e-4)
+    assert a == pytest.approx(a_h, rel=0.05)
+    assert s["peak_pressure_MPa"] == pytest.approx(p0, rel=0.05)
