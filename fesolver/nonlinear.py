@@ -31,11 +31,11 @@ __all__ = ["FiniteStrainSystem", "solve_finite_strain"]
 
 log = logging.getLogger(__name__)
 
-_NPAR = 8  # parameter slots per element (the longest model, Ogden, has 8)
+_NPAR = 10  # parameter slots per element (the longest: a hyperfoam with a Poisson ratio per term)
 
 
 def kernel_material(m):
-    """``(model id, params (8,), fibre (3,))`` of a material for the finite-strain kernels."""
+    """``(model id, params (_NPAR,), fibre (3,))`` of a material for the finite-strain kernels."""
     if isinstance(m, LinearElastic):
         m = StVenantKirchhoff(m.E, m.nu)
     p = np.zeros(_NPAR)

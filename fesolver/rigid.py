@@ -273,7 +273,7 @@ class RigidCoupledSystem:
             c0 = self.nu + 6 * b + 3
             fq[c0: c0 + 3] -= self._g(b, theta, f_ext_nodes) + self._moment_term(b, theta)
         carried = [(b, c, *c.nodal(self.base, u.reshape(-1, 3), want_tangent)) for b, c in self.carried]
-        for b, c, fa, _ in carried:  # the surface receives -sum(fa): +sum(fa) on the internal side
+        for b, _, fa, _ in carried:  # the surface receives -sum(fa): +sum(fa) on the internal side
             fq[self.nu + 6 * b: self.nu + 6 * b + 3] += fa.sum(axis=0)
         if not want_tangent:
             return fq, None, ok

@@ -265,7 +265,8 @@ analysis = "nonlinear"
     ('body = "lid"', 'body = "lid"\nmotion = [0.0, 0.0, -1.0]', ["contact.lid", "'motion' or 'body'"]),
     ('body = "lid"', 'body = "cap"', ["contact 'lid'", "'cap'", "not a rigid body"]),
     ('reference = [5.0, 5.0, 10.0]\n', '', ["rigid.lid", "'region'", "'reference'"]),
-    ('force = [0.0, 0.0, -2.0]', 'force = [0.0, 0.0, -2.0]\nmoment = [1.0, 0.0, 0.0]', ["rigid.lid", "translates only"]),
+    ('force = [0.0, 0.0, -2.0]', 'force = [0.0, 0.0, -2.0]\nmoment = [1.0, 0.0, 0.0]',
+     ["rigid.lid", "translates only"]),
 ])
 def test_bad_carried_surface(tmp_path, old, new, words):
     box_mesh(tmp_path / "block.vtu")

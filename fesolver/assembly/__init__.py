@@ -344,7 +344,7 @@ FINITE_STRAIN_FORMULATIONS = ("standard", "mean_dilatation")
 UNCOUPLED_MODELS = (2, 3, 4, 5)
 
 _MODEL_NAMES = ("St Venant-Kirchhoff", "neo-Hookean", "Mooney-Rivlin", "polynomial2", "Ogden",
-                "trans-iso Mooney-Rivlin", "fibre neo-Hookean")
+                "trans-iso Mooney-Rivlin", "fibre neo-Hookean", "hyperfoam")
 
 
 def coupled_material_message(what: str) -> str:

@@ -2,8 +2,8 @@
 
 * :mod:`~fesolver.materials.linear`: isotropic linear elasticity (small strain);
 * :mod:`~fesolver.materials.hyperelastic`: St Venant-Kirchhoff, neo-Hookean, Mooney-Rivlin, second-order
-  polynomial, Ogden, and fibre-reinforced (tension-only fibres) models for finite strain; their stress and
-  tangent are evaluated by the numba kernels in :mod:`~fesolver.materials._kernels`.
+  polynomial, Ogden, compressible foam (hyperfoam) and fibre-reinforced (tension-only fibres) models for
+  finite strain; their stress and tangent are evaluated by the numba kernels in :mod:`~fesolver.materials._kernels`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from .hyperelastic import (
 )
 from .hyperelastic import (
     FibreNeoHookean,
+    Hyperfoam,
     MooneyRivlin,
     NeoHookean,
     Ogden,
@@ -32,6 +33,7 @@ __all__ = [
     "Ogden",
     "TransIsoMooneyRivlin",
     "FibreNeoHookean",
+    "Hyperfoam",
     "MATERIAL_MODELS",
 ]
 

@@ -37,8 +37,8 @@ with :math:`\mathbb I_{ijkl} = \tfrac12(\delta_{ik}\delta_{jl} + \delta_{il}\del
 energy in the variables :math:`y = (\tilde I_1, \tilde I_2, J, \tilde I_4)` (uncoupled, isochoric
 :math:`\tilde I_1 = J^{-2/3} I_1`, :math:`\tilde I_2 = J^{-4/3} I_2`, :math:`\tilde I_4 = J^{-2/3} I_4`) or
 :math:`(I_1, I_2, J, I_4)` (coupled); :func:`_chain` converts its first and second derivatives to
-:math:`W_a, W_{ab}` by the chain rule. The Ogden model adds a principal-stretch (spectral) term,
-:func:`_ogden_isochoric`.
+:math:`W_a, W_{ab}` by the chain rule. The Ogden and hyperfoam models add a principal-stretch (spectral) term,
+:func:`_ogden_spectral` (isochoric stretches for Ogden, full stretches for hyperfoam).
 
 ========  ==========================  ===================================================
 model id  name                        params
@@ -50,7 +50,14 @@ model id  name                        params
 4         Ogden (uncoupled)           n_terms, mu1, alpha1, mu2, alpha2, mu3, alpha3, K
 5         trans-iso Mooney-Rivlin     c1, c2, k, c3, c4, c5, lam_max
 6         fibre + neo-Hookean         E, nu, c3, c4, c5, lam_max
+7         hyperfoam (Ogden-Hill)      n_terms, mu1, alpha1, mu2, alpha2, mu3, alpha3, beta
+                                      (one beta for every term), or -n_terms, ..., beta1,
+                                      beta2, beta3 (10 values, per-term beta)
 ========  ==========================  ===================================================
+
+Hyperfoam packs its parameters into the 8 slots of the longest model when every term has the same
+Poisson's ratio (the usual case, Abaqus ``POISSON``); a negative term count flags per-term ``beta``
+in slots 7-9 (robust to zero padding).
 
 The public wrappers in :mod:`fesolver.materials.hyperelastic` validate the parameters; these functions
 trust them.
@@ -70,11 +77,13 @@ POLYNOMIAL2 = 3
 OGDEN = 4
 TRANS_ISO_MOONEY_RIVLIN = 5
 FIBRE_NEO_HOOKEAN = 6
+HYPERFOAM = 7
 
-#: length of ``params`` per model id
-N_PARAMS = (2, 2, 3, 7, 8, 7, 6)
+#: length of ``params`` per model id (hyperfoam: 10 when its terms have different Poisson's ratios)
+N_PARAMS = (2, 2, 3, 7, 8, 7, 6, 8)
 
-#: Ogden: two eigenvalues of C closer than this (relative) use the coalescence limit of the spectral tangent
+#: Ogden and hyperfoam: two eigenvalues of C closer than this (relative) use the coalescence limit of the spectral
+#: tangent
 OGDEN_COALESCENCE_TOL = 1e-5
 
 # Voigt index pairs (11, 22, 33, 12, 23, 13)
@@ -277,18 +286,22 @@ def _add_fibre(y4, c3, c4, c5, lam_max, Wy, Wyy):
 
 
 @njit(cache=True)
-def _ogden_isochoric(params, C, I3, S, D):
-    r"""Add the isochoric Ogden term by spectral decomposition of C; return its energy.
+def _ogden_spectral(n, params, C, I3, isochoric, S, D):
+    r"""Add the Ogden principal-stretch term by spectral decomposition of C; return its energy.
 
-    With the eigenpairs :math:`(C_a, \mathbf N_a)` of :math:`\mathbf C` (:math:`C_a = \lambda_a^2`),
-    :math:`\beta_a = (C_a J^{-2/3})^{\alpha/2} = \tilde\lambda_a^{\alpha}` and :math:`B = \sum_a\beta_a` (per term p):
+    ``params`` holds ``(n), mu1, alpha1, mu2, alpha2, mu3, alpha3`` first (models 4 and 7); ``n`` terms. With the
+    eigenpairs :math:`(C_a, \mathbf N_a)` of :math:`\mathbf C` (:math:`C_a = \lambda_a^2`), per term p
+    :math:`\beta_a = (C_a\,r)^{\alpha/2}` and :math:`B = \sum_a\beta_a`, where :math:`r = J^{-2/3}` and
+    :math:`\iota = 1` for the **isochoric** stretches :math:`\tilde\lambda_a` (Ogden, model 4), :math:`r = 1` and
+    :math:`\iota = 0` for the **full** stretches :math:`\lambda_a` (hyperfoam, model 7):
 
     .. math::
         W = \sum_p \frac{2\mu_p}{\alpha_p^2}(B - 3),\qquad
-        W_a \equiv \frac{\partial W}{\partial C_a} = \sum_p \frac{\mu_p}{\alpha_p}\,\frac{\beta_a - B/3}{C_a},
+        W_a \equiv \frac{\partial W}{\partial C_a} = \sum_p \frac{\mu_p}{\alpha_p}\,
+              \frac{\beta_a - \iota B/3}{C_a},
 
-        W_{ab} = \sum_p \frac{\mu_p}{2}\,\frac{\beta_a\delta_{ab} - (\beta_a + \beta_b)/3 + B/9}{C_a C_b}
-                 - \delta_{ab}\,\frac{\mu_p}{\alpha_p}\,\frac{\beta_a - B/3}{C_a^2},
+        W_{ab} = \sum_p \frac{\mu_p}{2}\,\frac{\beta_a\delta_{ab} - \iota(\beta_a + \beta_b)/3 + \iota B/9}
+                 {C_a C_b} - \delta_{ab}\,\frac{\mu_p}{\alpha_p}\,\frac{\beta_a - \iota B/3}{C_a^2},
 
         \mathbf S = \sum_a 2W_a\,\mathbf N_a\otimes\mathbf N_a,\qquad
         \mathbb C = \sum_{a,b} 4W_{ab}\,\mathbf M_a\otimes\mathbf M_b
@@ -301,15 +314,20 @@ def _ogden_isochoric(params, C, I3, S, D):
     near-equal eigenvalues, :math:`|C_a - C_b| \le 10^{-5}\max(C_a, C_b)`, the divided difference is replaced by
     its L'Hôpital limit, symmetrised so its error is :math:`O(|C_a - C_b|^2)`:
     :math:`g_{ab} = W_{aa} + W_{bb} - 2W_{ab}`. It is exact at :math:`\mathbf C = \mathbf I`, where it gives the
-    shear modulus :math:`\sum_p\mu_p`; no eigenvalue perturbation is used.
+    shear modulus :math:`\sum_p\mu_p` (together with the volumetric term for hyperfoam); no eigenvalue
+    perturbation is used.
     """
-    n = int(params[0])
     Cc = np.empty((3, 3))
     for i in range(3):
         for j in range(3):
             Cc[i, j] = 0.5 * (C[i, j] + C[j, i])
     ev, N = np.linalg.eigh(Cc)
-    r = I3 ** (-1.0 / 3.0)
+    if isochoric:
+        r = I3 ** (-1.0 / 3.0)
+        io = 1.0
+    else:
+        r = 1.0
+        io = 0.0
     Wa = np.zeros(3)
     Wab = np.zeros((3, 3))
     beta = np.empty(3)
@@ -318,19 +336,22 @@ def _ogden_isochoric(params, C, I3, S, D):
         mu = params[1 + 2 * p]
         al = params[2 + 2 * p]
         B = 0.0
+        Bm3 = 0.0  # B - 3 without cancellation (near C = I the energy is O(strain^2))
         for a in range(3):
-            beta[a] = (ev[a] * r) ** (0.5 * al)
+            em = math.expm1(0.5 * al * math.log(ev[a] * r))
+            beta[a] = em + 1.0
             B += beta[a]
-        W += 2.0 * mu / (al * al) * (B - 3.0)
+            Bm3 += em
+        W += 2.0 * mu / (al * al) * Bm3
         for a in range(3):
-            Wa[a] += mu / al * (beta[a] - B / 3.0) / ev[a]
+            Wa[a] += mu / al * (beta[a] - io * B / 3.0) / ev[a]
             for b in range(3):
-                v = -(beta[a] + beta[b]) / 3.0 + B / 9.0
+                v = io * (-(beta[a] + beta[b]) / 3.0 + B / 9.0)
                 if a == b:
                     v += beta[a]
                 v *= 0.5 * mu / (ev[a] * ev[b])
                 if a == b:
-                    v -= mu / al * (beta[a] - B / 3.0) / (ev[a] * ev[a])
+                    v -= mu / al * (beta[a] - io * B / 3.0) / (ev[a] * ev[a])
                 Wab[a, b] += v
     M = np.empty((3, 6))
     for a in range(3):
@@ -425,7 +446,7 @@ def pk2_and_tangent(model, params, C, a0, S, D):
     FEBio volumetric term: :math:`W = \sum_{p=1}^{n}\frac{2\mu_p}{\alpha_p^2}
     (\tilde\lambda_1^{\alpha_p} + \tilde\lambda_2^{\alpha_p} + \tilde\lambda_3^{\alpha_p} - 3) + \tfrac{K}{2}(\ln J)^2`,
     :math:`\tilde\lambda_a = J^{-1/3}\lambda_a`; shear modulus :math:`\sum_p\mu_p`, bulk :math:`K`. Unused terms
-    are ignored (``n`` = 1..3). Spectral tangent: :func:`_ogden_isochoric`.
+    are ignored (``n`` = 1..3). Spectral tangent: :func:`_ogden_spectral` (isochoric stretches).
 
     **5 transversely isotropic Mooney-Rivlin** ``(c1, c2, k, c3, c4, c5, lam_max)``, Weiss, Maker & Govindjee
     (1996) CMAME 135:107, FEBio "trans iso Mooney-Rivlin": model 2 plus the fibre term :func:`_fibre` of the
@@ -436,6 +457,23 @@ def pk2_and_tangent(model, params, C, a0, S, D):
     the *full* fibre stretch :math:`\lambda = (\mathbf a_0\cdot\mathbf C\mathbf a_0)^{1/2}` (as FEBio's coupled
     "coupled trans-iso Mooney-Rivlin"): with a compressible matrix the fibres must also resist volumetric
     stretch, which the isochoric stretch would hide.
+
+    **7 hyperfoam** ``(n, mu1, alpha1, mu2, alpha2, mu3, alpha3, beta)`` or
+    ``(-n, mu1, alpha1, mu2, alpha2, mu3, alpha3, beta1, beta2, beta3)``, Abaqus
+    ``*HYPERFOAM`` (Ogden 1972; Hill 1978; Storåkers 1986, J Mech Phys Solids 34:125), compressible foams:
+
+    .. math::
+        W = \sum_{p=1}^{n}\frac{2\mu_p}{\alpha_p^2}\Big(\lambda_1^{\alpha_p} + \lambda_2^{\alpha_p}
+            + \lambda_3^{\alpha_p} - 3 + \frac{J^{-\alpha_p\beta_p} - 1}{\beta_p}\Big),\qquad
+        \beta_p = \frac{\nu_p}{1 - 2\nu_p}
+
+    on the **full** principal stretches (spectral part :func:`_ogden_spectral`), the :math:`J` term through
+    the invariant machinery: :math:`U_p' = -\tfrac{2\mu_p}{\alpha_p} J^{-\alpha_p\beta_p - 1}`,
+    :math:`U_p'' = \tfrac{2\mu_p}{\alpha_p}(\alpha_p\beta_p + 1) J^{-\alpha_p\beta_p - 2}`; for
+    :math:`\beta_p = 0` the energy's limit :math:`-\alpha_p\ln J` is used. Shear modulus :math:`\sum_p\mu_p`,
+    bulk modulus :math:`\sum_p 2\mu_p(1/3 + \beta_p)`; with one :math:`\nu` for all terms the
+    small-strain Poisson's ratio is :math:`\nu` and every principal stress depends on its own stretch and
+    :math:`J` only (:math:`\nu = 0`: no lateral strain in uniaxial loading).
 
     In both fibre models the fibres carry no stress and add no stiffness for :math:`\lambda \le 1`, so at
     :math:`\mathbf C = \mathbf I` the tangent is the matrix's.
@@ -451,7 +489,7 @@ def pk2_and_tangent(model, params, C, a0, S, D):
 
     Cinv = np.empty((3, 3))
     I3 = _inverse3(C, Cinv)
-    if not (I3 > 0.0) or model < 0 or model > 6:
+    if not (I3 > 0.0) or model < 0 or model > 7:
         S[:, :] = np.nan
         D[:, :] = np.nan
         return np.inf if I3 <= 0.0 else np.nan
@@ -520,6 +558,21 @@ def pk2_and_tangent(model, params, C, a0, S, D):
             W += jm**4 / D2
             Wy[2] += 4.0 * jm**3 / D2
             Wyy[2, 2] += 12.0 * jm * jm / D2
+    elif model == HYPERFOAM:  # J term here, full-stretch part spectral
+        iso12 = False
+        per_term = params[0] < 0.0
+        for p in range(int(abs(params[0]))):
+            mu = params[1 + 2 * p]
+            al = params[2 + 2 * p]
+            be = params[7 + p] if per_term else params[7]
+            c = 2.0 * mu / al
+            if be == 0.0:
+                W += -c * lnJ
+            else:
+                W += c / al * math.expm1(-al * be * lnJ) / be
+            Jm = math.exp(-(al * be + 1.0) * lnJ)
+            Wy[2] += -c * Jm
+            Wyy[2, 2] += c * (al * be + 1.0) * Jm / J
     else:  # OGDEN: volumetric part here, isochoric part spectral
         K = params[7]
         W = 0.5 * K * lnJ * lnJ
@@ -531,7 +584,9 @@ def pk2_and_tangent(model, params, C, a0, S, D):
     _chain(I1, I2, I3, I4, Wy, Wyy, iso12, iso4, Wx, Wxx)
     _invariant_stress_tangent(C, Cinv, I1, I3, a0, Wx, Wxx, S, D)
     if model == OGDEN:
-        W += _ogden_isochoric(params, C, I3, S, D)
+        W += _ogden_spectral(int(params[0]), params, C, I3, True, S, D)
+    elif model == HYPERFOAM:
+        W += _ogden_spectral(int(abs(params[0])), params, C, I3, False, S, D)
     return W
 
 

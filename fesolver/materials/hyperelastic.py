@@ -32,6 +32,7 @@ __all__ = [
     "Ogden",
     "TransIsoMooneyRivlin",
     "FibreNeoHookean",
+    "Hyperfoam",
     "MODELS",
 ]
 
@@ -67,6 +68,62 @@ def _check_fibre(mat):
     if a.shape != (3,) or not np.all(np.isfinite(a)) or np.linalg.norm(a) == 0.0:
         _fail(mat, f"fibre must be a non-zero 3-vector (reference fibre direction), got {mat.fibre}")
     object.__setattr__(mat, "fibre", tuple(float(x) for x in a / np.linalg.norm(a)))
+
+
+def _check_ogden_terms(mat) -> None:
+    """Normalise ``mat.mu``/``mat.alpha`` to float tuples and check them (Ogden and hyperfoam terms)."""
+    mu = tuple(float(x) for x in np.atleast_1d(np.asarray(mat.mu, dtype=np.float64)))
+    alpha = tuple(float(x) for x in np.atleast_1d(np.asarray(mat.alpha, dtype=np.float64)))
+    object.__setattr__(mat, "mu", mu)
+    object.__setattr__(mat, "alpha", alpha)
+    if not 1 <= len(mu) <= 3:
+        _fail(mat, f"mu must have 1 to 3 terms, got {len(mu)}")
+    if len(alpha) != len(mu):
+        _fail(mat, f"alpha must have as many terms as mu ({len(mu)}), got {len(alpha)}")
+    _finite(mat, **{f"mu{p + 1}": v for p, v in enumerate(mu)})
+    _finite(mat, **{f"alpha{p + 1}": v for p, v in enumerate(alpha)})
+    for p, a in enumerate(alpha):
+        if a == 0.0:
+            _fail(mat, f"alpha{p + 1} must be non-zero, got {a}")
+    if sum(mu) <= 0.0:
+        _fail(
+            mat,
+            f"mu: sum(mu) must be > 0 MPa (shear modulus at the reference state; otherwise the material is not "
+            f"positive definite), got {sum(mu)}",
+        )
+
+
+def _ogden_params(mat, size: int) -> np.ndarray:
+    """Kernel parameter vector of length ``size`` starting ``n, mu1, alpha1, mu2, alpha2, mu3, alpha3``."""
+    p = np.zeros(size)
+    p[0] = len(mat.mu)
+    for i, (m, a) in enumerate(zip(mat.mu, mat.alpha, strict=True)):
+        p[1 + 2 * i] = m
+        p[2 + 2 * i] = a
+    return p
+
+
+def _collect_terms(cls_name: str, name: str, keys: tuple[str, ...], terms: dict) -> dict[str, list]:
+    """Scalar model-file keys ``mu1, alpha1, mu2, ...`` -> lists per key; term p needs all of ``keys`` or none.
+
+    ``terms`` maps ``f"{key}{p}"`` (p = 1, 2, 3) to a value or None; term 1 is required, term 3 needs term 2.
+    """
+    out = {k: [] for k in keys}
+    present = []
+    for p in (1, 2, 3):
+        vals = [terms.get(f"{k}{p}") for k in keys]
+        given = [v is not None for v in vals]
+        if any(given) and not all(given):
+            raise ValueError(f"{cls_name} {name!r}: {' and '.join(f'{k}{p}' for k in keys)} must be given together")
+        present.append(all(given))
+        if all(given):
+            for k, v in zip(keys, vals, strict=True):
+                out[k].append(v)
+    if not present[0]:
+        raise ValueError(f"{cls_name} {name!r}: {', '.join(f'{k}1' for k in keys)} are required")
+    if present[2] and not present[1]:
+        raise ValueError(f"{cls_name} {name!r}: {keys[0]}3 given without {keys[0]}2")
+    return out
 
 
 def _E_nu_from_K_mu(K: float, mu: float) -> tuple[float, float]:
@@ -382,25 +439,8 @@ class Ogden(_Hyperelastic):
     model_id: ClassVar[int] = _kernels.OGDEN
 
     def __post_init__(self):
-        mu = tuple(float(x) for x in np.atleast_1d(np.asarray(self.mu, dtype=np.float64)))
-        alpha = tuple(float(x) for x in np.atleast_1d(np.asarray(self.alpha, dtype=np.float64)))
-        object.__setattr__(self, "mu", mu)
-        object.__setattr__(self, "alpha", alpha)
-        if not 1 <= len(mu) <= 3:
-            _fail(self, f"mu must have 1 to 3 terms, got {len(mu)}")
-        if len(alpha) != len(mu):
-            _fail(self, f"alpha must have as many terms as mu ({len(mu)}), got {len(alpha)}")
-        _finite(self, **{f"mu{p + 1}": v for p, v in enumerate(mu)}, K=self.K)
-        _finite(self, **{f"alpha{p + 1}": v for p, v in enumerate(alpha)})
-        for p, a in enumerate(alpha):
-            if a == 0.0:
-                _fail(self, f"alpha{p + 1} must be non-zero, got {a}")
-        if sum(mu) <= 0.0:
-            _fail(
-                self,
-                f"mu: sum(mu) must be > 0 MPa (shear modulus at the reference state; otherwise the material is not "
-                f"positive definite), got {sum(mu)}",
-            )
+        _check_ogden_terms(self)
+        _finite(self, K=self.K)
         if self.K <= 0.0:
             _fail(self, f"K must be > 0 MPa (bulk modulus), got {self.K}")
         self._check_density()
@@ -418,17 +458,11 @@ class Ogden(_Hyperelastic):
         **kw,
     ) -> Ogden:
         """Build from scalar keys (model files): ``mu1, alpha1, K`` and optionally ``mu2, alpha2, mu3, alpha3``."""
-        mu = [mu1]
-        alpha = [alpha1]
-        for p, (m, a) in enumerate(((mu2, alpha2), (mu3, alpha3)), start=2):
-            if (m is None) != (a is None):
-                raise ValueError(f"Ogden {kw.get('name', 'ogden')!r}: mu{p} and alpha{p} must be given together")
-            if m is not None:
-                mu.append(m)
-                alpha.append(a)
-        if mu3 is not None and mu2 is None:
-            raise ValueError(f"Ogden {kw.get('name', 'ogden')!r}: mu3 given without mu2")
-        return cls(mu=tuple(mu), alpha=tuple(alpha), K=K, **kw)
+        t = _collect_terms(
+            "Ogden", kw.get("name", "ogden"), ("mu", "alpha"),
+            dict(mu1=mu1, alpha1=alpha1, mu2=mu2, alpha2=alpha2, mu3=mu3, alpha3=alpha3),
+        )  # fmt: skip
+        return cls(mu=tuple(t["mu"]), alpha=tuple(t["alpha"]), K=K, **kw)
 
     @classmethod
     def from_classical(cls, mu, alpha, K: float, **kw) -> Ogden:
@@ -447,11 +481,7 @@ class Ogden(_Hyperelastic):
 
     @property
     def params(self) -> np.ndarray:
-        p = np.zeros(8)
-        p[0] = len(self.mu)
-        for i, (m, a) in enumerate(zip(self.mu, self.alpha, strict=True)):
-            p[1 + 2 * i] = m
-            p[2 + 2 * i] = a
+        p = _ogden_params(self, 8)
         p[7] = self.K
         return p
 
@@ -562,6 +592,158 @@ class FibreNeoHookean(_Hyperelastic):
         return float(self.E), float(self.nu)
 
 
+@dataclass(frozen=True)
+class Hyperfoam(_Hyperelastic):
+    """Compressible Ogden-Hill foam, Abaqus ``*HYPERFOAM`` (Storåkers 1986) (kernel model 7).
+
+    ``W = sum_p 2 mu_p / alpha_p^2 (l1^a_p + l2^a_p + l3^a_p - 3 + (J^(-a_p b_p) - 1) / b_p)`` on the *full*
+    principal stretches, ``b_p = nu_p / (1 - 2 nu_p)``. Shear modulus ``mu0 = sum(mu)``, bulk modulus
+    ``K0 = sum_p 2 mu_p (1/3 + b_p)``; with one ``nu`` for every term the small-strain Poisson's ratio is
+    ``nu`` and ``E0 = 2 mu0 (1 + nu)``. Elastomeric foams: insoles (EVA, PU foam such as Poron, polyethylene
+    foam such as Plastazote / Pelite), shoe midsoles.
+
+    Parameters
+    ----------
+    mu : tuple of float
+        ``mu_p`` [MPa], 1 to 3 values; ``sum(mu) > 0``.
+    alpha : tuple of float
+        ``alpha_p`` [-], non-zero, as many as ``mu``.
+    nu : tuple of float or float
+        ``nu_p`` [-], -1 < nu_p < 0.5, one per term (a scalar is used for every term; default 0, as Abaqus
+        when no ``beta`` is given). ``nu = 0`` means no lateral expansion in uniaxial loading.
+    density : float
+        Mass density [t/mm^3].
+    name : str
+        Label used in error messages and outputs.
+
+    Notes
+    -----
+    Abaqus states ``beta_p`` instead of ``nu_p``; convert with :meth:`from_beta`. Foams with only a Young's
+    modulus and Poisson's ratio known: :meth:`from_E_nu` (one term).
+
+    Examples
+    --------
+    >>> m = Hyperfoam(mu=(0.2,), alpha=(8.0,), nu=(0.1,))
+    >>> E, nu = m.small_strain_moduli()
+    >>> round(E, 12), round(nu, 12)  # E = 2 mu (1 + nu)
+    (0.44, 0.1)
+    """
+
+    mu: tuple[float, ...]
+    alpha: tuple[float, ...]
+    nu: tuple[float, ...] | float = 0.0
+    density: float = 0.0
+    name: str = "hyperfoam"
+
+    model_id: ClassVar[int] = _kernels.HYPERFOAM
+
+    def __post_init__(self):
+        _check_ogden_terms(self)
+        nu = np.atleast_1d(np.asarray(self.nu, dtype=np.float64))
+        if nu.size == 1:
+            nu = np.repeat(nu, len(self.mu))
+        if nu.shape != (len(self.mu),):
+            _fail(self, f"nu must be one value or as many values as mu ({len(self.mu)}), got {nu.size}")
+        object.__setattr__(self, "nu", tuple(float(x) for x in nu))
+        _finite(self, **{f"nu{p + 1}": v for p, v in enumerate(self.nu)})
+        for p, v in enumerate(self.nu):
+            if not (-1.0 < v < 0.5):
+                _fail(self, f"nu{p + 1} must satisfy -1 < nu < 0.5 (Poisson's ratio of term {p + 1}), got {v}")
+        if self.bulk_modulus <= 0.0:
+            _fail(
+                self,
+                f"the bulk modulus sum_p 2 mu_p (1/3 + beta_p) must be > 0 MPa, got {self.bulk_modulus} "
+                f"(mu = {self.mu}, beta = {self.beta})",
+            )
+        self._check_density()
+
+    @classmethod
+    def from_terms(
+        cls,
+        mu1: float,
+        alpha1: float,
+        nu1: float = 0.0,
+        mu2: float | None = None,
+        alpha2: float | None = None,
+        nu2: float | None = None,
+        mu3: float | None = None,
+        alpha3: float | None = None,
+        nu3: float | None = None,
+        **kw,
+    ) -> Hyperfoam:
+        """Build from scalar keys (model files): ``mu1, alpha1`` and optionally ``nu1`` (default 0),
+        ``mu2, alpha2, nu2, mu3, alpha3, nu3`` (a missing ``nu2``/``nu3`` takes ``nu1``)."""
+        t = _collect_terms(
+            "Hyperfoam", kw.get("name", "hyperfoam"), ("mu", "alpha"),
+            dict(mu1=mu1, alpha1=alpha1, mu2=mu2, alpha2=alpha2, mu3=mu3, alpha3=alpha3),
+        )  # fmt: skip
+        n = len(t["mu"])
+        for p, v in ((2, nu2), (3, nu3)):
+            if v is not None and p > n:
+                raise ValueError(f"Hyperfoam {kw.get('name', 'hyperfoam')!r}: nu{p} given without mu{p} and alpha{p}")
+        nu = tuple(nu1 if v is None else v for v in (nu1, nu2, nu3)[:n])
+        return cls(mu=tuple(t["mu"]), alpha=tuple(t["alpha"]), nu=nu, **kw)
+
+    @classmethod
+    def from_beta(cls, mu, alpha, beta, **kw) -> Hyperfoam:
+        """From Abaqus's ``beta_p`` (> -1/3) instead of ``nu_p``: ``nu_p = beta_p / (1 + 2 beta_p)``.
+
+        >>> Hyperfoam.from_beta(mu=[0.1], alpha=[5.0], beta=[0.25]).nu
+        (0.16666666666666666,)
+        """
+        b = np.atleast_1d(np.asarray(beta, dtype=np.float64))
+        if np.any(b <= -1.0 / 3.0):
+            raise ValueError(f"Hyperfoam {kw.get('name', 'hyperfoam')!r}: beta must be > -1/3, got {tuple(b)}")
+        return cls(mu=mu, alpha=alpha, nu=tuple(b / (1.0 + 2.0 * b)), **kw)
+
+    @classmethod
+    def from_E_nu(cls, E: float, nu: float, alpha: float, **kw) -> Hyperfoam:
+        """One-term foam with small-strain Young's modulus ``E`` [MPa] and Poisson's ratio ``nu``.
+
+        ``mu = E / (2 (1 + nu))``; ``alpha`` [-] sets the stiffening in compression (it does not change the
+        small-strain moduli).
+
+        >>> Hyperfoam.from_E_nu(E=2.6, nu=0.3, alpha=5.0).small_strain_moduli()[0]  # doctest: +ELLIPSIS
+        2.6...
+        """
+        if not (np.isfinite(E) and E > 0.0):
+            raise ValueError(f"Hyperfoam {kw.get('name', 'hyperfoam')!r}: E must be > 0 MPa, got {E}")
+        if not (-1.0 < nu < 0.5):
+            raise ValueError(f"Hyperfoam {kw.get('name', 'hyperfoam')!r}: nu must satisfy -1 < nu < 0.5, got {nu}")
+        return cls(mu=(E / (2.0 * (1.0 + nu)),), alpha=(alpha,), nu=(nu,), **kw)
+
+    @property
+    def beta(self) -> tuple[float, ...]:
+        """``beta_p = nu_p / (1 - 2 nu_p)`` [-] (Abaqus's compressibility parameters)."""
+        return tuple(v / (1.0 - 2.0 * v) for v in self.nu)
+
+    @property
+    def shear_modulus(self) -> float:
+        """Small-strain shear modulus ``sum(mu)`` [MPa]."""
+        return float(sum(self.mu))
+
+    @property
+    def bulk_modulus(self) -> float:
+        """Small-strain bulk modulus ``sum_p 2 mu_p (1/3 + beta_p)`` [MPa]."""
+        return float(sum(2.0 * m * (1.0 / 3.0 + b) for m, b in zip(self.mu, self.beta, strict=True)))
+
+    @property
+    def params(self) -> np.ndarray:
+        """Kernel parameters: 8 values with one ``beta`` when every term has the same ``nu``, else 10 (the
+        term count negated to flag per-term ``beta``, see :mod:`fesolver.materials._kernels`)."""
+        if len(set(self.nu)) == 1:
+            p = _ogden_params(self, 8)
+            p[7] = self.beta[0]
+        else:
+            p = _ogden_params(self, 10)
+            p[0] = -len(self.mu)
+            p[7 : 7 + len(self.mu)] = self.beta
+        return p
+
+    def small_strain_moduli(self) -> tuple[float, float]:
+        return _E_nu_from_K_mu(self.bulk_modulus, self.shear_modulus)
+
+
 #: model-file name -> (constructor, required keys, optional keys), like ``MATERIAL_MODELS``
 MODELS = {
     "st_venant_kirchhoff": (StVenantKirchhoff, ("E", "nu"), ("density",)),
@@ -575,4 +757,9 @@ MODELS = {
         ("density",),
     ),
     "fibre_neo_hookean": (FibreNeoHookean, ("E", "nu", "c3", "c4", "c5", "lam_max"), ("density",)),
+    "hyperfoam": (
+        Hyperfoam.from_terms,
+        ("mu1", "alpha1"),
+        ("nu1", "mu2", "alpha2", "nu2", "mu3", "alpha3", "nu3", "density"),
+    ),
 }
