@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["FesolverError", "MeshError", "ModelError", "SolverError"]
+__all__ = ["FesolverError", "MeshError", "ModelError", "ScenarioError", "SolverError"]
 
 
 class FesolverError(Exception):
@@ -15,6 +15,10 @@ class MeshError(FesolverError):
 
 class ModelError(FesolverError):
     """A model file (TOML) is invalid: unknown key, wrong type, missing file, unknown set, bad value."""
+
+
+class ScenarioError(ModelError):
+    """A scenario file (TOML) is invalid: unknown key, wrong type, value out of range, broken ``extends``."""
 
 
 class SolverError(FesolverError):

@@ -96,6 +96,8 @@ _CONTACT_SURFACES = {
 class _Table:
     """Typed access to one TOML table; :meth:`done` reports keys that were never asked for."""
 
+    error = ModelError  # the class raised by fail()
+
     def __init__(self, file: str, where: str, data: Any):
         self.file = file
         self.where = where
@@ -105,7 +107,7 @@ class _Table:
         self.used: set[str] = set()
 
     def fail(self, msg: str):
-        raise ModelError(f"{self.file}: {msg}")
+        raise self.error(f"{self.file}: {msg}")
 
     def key(self, k: str) -> str:
         return f"{self.where}.{k}" if self.where else k
