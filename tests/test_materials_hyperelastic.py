@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 import pytest
+from material_checks import fd_stress, fd_tangent, relerr, voigt
 from scipy.optimize import brentq
 
 from fesolver.materials import _kernels
@@ -32,8 +33,6 @@ from fesolver.materials.hyperelastic import (
 )
 from fesolver.materials.linear import stiffness_from_young_poisson
 
-VI = (0, 1, 2, 0, 1, 0)
-VJ = (0, 1, 2, 1, 2, 2)
 A0 = np.array([1.0, 2.0, 0.5]) / np.linalg.norm([1.0, 2.0, 0.5])
 
 MATS = {
@@ -119,37 +118,14 @@ def _cases():
 CASES = _cases()
 
 
-def voigt(S: np.ndarray) -> np.ndarray:
-    return S[..., VI, VJ]
 
 
-def perturbations(h: float) -> np.ndarray:
-    """dC = 2 dE for a step h in each engineering Voigt strain component."""
-    dC = np.zeros((6, 3, 3))
-    for p, (i, j) in enumerate(zip(VI, VJ, strict=True)):
-        if i == j:
-            dC[p, i, i] = 2.0 * h
-        else:
-            dC[p, i, j] = dC[p, j, i] = h
-    return dC
 
 
-def fd_tangent(mat, C, h=1e-6) -> np.ndarray:
-    dC = perturbations(h)
-    Sp, _, _ = mat.pk2(C + dC)
-    Sm, _, _ = mat.pk2(C - dC)
-    return ((voigt(Sp) - voigt(Sm)) / (2.0 * h)).T
 
 
-def fd_stress(mat, C, h=1e-6) -> np.ndarray:
-    dC = perturbations(h)
-    _, _, Wp = mat.pk2(C + dC)
-    _, _, Wm = mat.pk2(C - dC)
-    return (Wp - Wm) / (2.0 * h)
 
 
-def relerr(a, b) -> float:
-    return float(np.abs(a - b).max() / np.abs(b).max())
 
 
 # ----------------------------------------------------------------------------------------------
