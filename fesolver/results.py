@@ -251,12 +251,46 @@ class Result:
             cell_data["min_principal"].append(cp[:, 0])
             cell_data["material"].append(self.material_id[k])
             cell_data["element_id"].append(offsets[k] + np.arange(b.cells.shape[0], dtype=np.int64))
+        fib = self.fibre_fields()
+        if fib is not None:
+            cell_data.update(fib)
         if self.contact:
             self._add_contact(point_data)
         points = self.out_points
         if self.trusses:
             points, point_data = self._add_trusses(cells, cell_data, point_data)
         return meshio.Mesh(points, cells, point_data=point_data, cell_data=cell_data)
+
+    def fibre_fields(self) -> dict[str, list[np.ndarray]] | None:
+        """Per solid block, for elements of fibre-reinforced materials (those with a ``fibre`` direction
+        ``a0``), evaluated at the element centre: ``fibre_stretch`` ``|F a0|`` [-] and ``fibre_stress``
+        ``n . sigma n`` [MPa], the Cauchy stress along the current fibre direction ``n = F a0 / |F a0|``
+        (matrix and fibres together, with sigma the element's mean stress). NaN elsewhere; ``None`` when no
+        material has fibres."""
+        from .assembly import _kernels_tl as KT
+
+        fibres = []
+        for r in self.regions:
+            f = getattr(self.problem.materials[r], "fibre", None)
+            fibres.append(np.full(3, np.nan) if f is None else np.asarray(f, dtype=float))
+        if all(np.isnan(f).all() for f in fibres):
+            return None
+        a_by_mat = np.array([f / np.linalg.norm(f) if not np.isnan(f).all() else f for f in fibres])
+        u3 = np.ascontiguousarray(self.displacement, dtype=np.float64)
+        out = {"fibre_stretch": [], "fibre_stress": []}
+        for k, b in enumerate(self.mesh.solids):
+            a0 = a_by_mat[self.material_id[k]]  # (nel, 3), NaN rows without fibres
+            centre = np.full((1, 3), 0.25) if b.etype.name.startswith("tet") else np.zeros((1, 3))
+            F = np.empty((b.cells.shape[0], 1, 3, 3))
+            KT.deformation_at_points(self.mesh.points, np.ascontiguousarray(b.cells, dtype=np.int64),
+                                     np.ascontiguousarray(b.etype.dshape(centre)), u3, F)
+            fa = np.einsum("eij,ej->ei", F[:, 0], a0)
+            lam = np.linalg.norm(fa, axis=1)
+            n = fa / lam[:, None]
+            sig = _full(self.cell_stress[k])
+            out["fibre_stretch"].append(lam)
+            out["fibre_stress"].append(np.einsum("ei,eij,ej->e", n, sig, n))
+        return out
 
     def _add_contact(self, point_data) -> None:
         """``contact_pressure`` [MPa] (0 off the contact surfaces) and ``contact_gap`` [mm] (NaN off them).
