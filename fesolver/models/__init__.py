@@ -19,7 +19,7 @@ import numpy as np
 
 from ..mesh import Mesh
 
-__all__ = ["AnatomicalModel", "MESH_LEVELS"]
+__all__ = ["AnatomicalModel", "MESH_LEVELS", "merge_models"]
 
 #: mesh levels every builder accepts: coarse (tests, seconds), medium (daily use), fine (convergence)
 MESH_LEVELS = ("coarse", "medium", "fine")
@@ -79,3 +79,46 @@ class AnatomicalModel:
             raise ModelError(f"{what} ({m.source}) lacks {', '.join(missing)}; it has regions "
                              f"{sorted(m.cell_sets)}, facet sets {sorted(m.facet_sets)}, node sets "
                              f"{sorted(m.node_sets)}")
+
+
+def merge_models(a: AnatomicalModel, b: AnatomicalModel, name: str | None = None) -> AnatomicalModel:
+    """One model holding both ``a`` and ``b`` (e.g. the foot and its insole): nodes, element blocks and sets of
+    ``b`` are appended to ``a``'s (not connected: they interact only through contacts). Region, set, material,
+    landmark and rigid-body names must not clash (``all`` is rebuilt); raises ModelError naming a clash."""
+    from ..errors import ModelError
+
+    ma, mb = a.mesh, b.mesh
+    off = ma.n_nodes
+    nsa, nla = len(ma.solids), len(ma.lines)
+
+    def clash(what, da, db):
+        both = sorted((set(da) & set(db)) - {"all"})
+        if both:
+            raise ModelError(f"cannot merge {a.name!r} and {b.name!r}: both have {what} {both}")
+
+    clash("regions", ma.cell_sets, mb.cell_sets)
+    clash("facet sets", ma.facet_sets, mb.facet_sets)
+    clash("node sets", ma.node_sets, mb.node_sets)
+    clash("line sets", ma.line_sets, mb.line_sets)
+    clash("materials", a.materials, b.materials)
+    clash("landmarks", a.landmarks, b.landmarks)
+    clash("rigid bodies", [r.name for r in a.rigid_bodies], [r.name for r in b.rigid_bodies])
+    from ..mesh import SolidBlock
+
+    mesh = Mesh(
+        np.vstack([ma.points, mb.points]),
+        list(ma.solids) + [SolidBlock(s.etype, s.cells + off) for s in mb.solids],
+        facets=list(ma.facets) + [SolidBlock(s.etype, s.cells + off) for s in mb.facets],
+        lines=list(ma.lines) + [SolidBlock(s.etype, s.cells + off) for s in mb.lines],
+        cell_sets={**{k: v for k, v in ma.cell_sets.items() if k != "all"},
+                   **{k: {blk + nsa: idx for blk, idx in v.items()} for k, v in mb.cell_sets.items() if k != "all"}},
+        facet_sets={**ma.facet_sets, **{k: [(ft, c + off) for ft, c in v] for k, v in mb.facet_sets.items()}},
+        node_sets={**{k: v for k, v in ma.node_sets.items() if k != "all"},
+                   **{k: v + off for k, v in mb.node_sets.items() if k != "all"}},
+        line_sets={**ma.line_sets, **{k: {blk + nla: idx for blk, idx in v.items()} for k, v in mb.line_sets.items()}},
+        source=f"{ma.source} + {mb.source}",
+    )
+    return AnatomicalModel(name=name or f"{a.name}+{b.name}", mesh=mesh, materials={**a.materials, **b.materials},
+                           trusses={**a.trusses, **b.trusses}, rigid_bodies=[*a.rigid_bodies, *b.rigid_bodies],
+                           contacts=[*a.contacts, *b.contacts], landmarks={**a.landmarks, **b.landmarks},
+                           params={a.name: a.params, b.name: b.params})

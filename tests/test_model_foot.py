@@ -1,0 +1,274 @@
+"""The parametric foot (fesolver.models.foot): geometry, regions, sets, materials, one standing solve.
+
+Builds take 15-30 s each on the coarse level (gmsh OCC booleans and meshing), so every foot is built once per
+module and shared. The standing solves print their figures (run with ``-s`` to see them).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fesolver.contact import RigidPlane
+from fesolver.errors import ModelError
+from fesolver.loads import FixedDisplacement, NodalForce, Selection
+from fesolver.materials.hyperelastic import TransIsoMooneyRivlin
+from fesolver.mesh import check_mesh, read_mesh
+from fesolver.models.foot import BONES, FASCIA_RAYS, build_foot
+from fesolver.solvers.newton import NewtonOptions
+
+pytest.importorskip("gmsh")
+
+L = 260.0
+ARCHES = {"flat": 5.0, "normal": 15.0, "high": 25.0}
+_CACHE: dict = {}
+
+
+def foot(arch: float = 15.0, fascia: str = "solid", side: str = "right"):
+    key = (arch, fascia, side)
+    if key not in _CACHE:
+        _CACHE[key] = build_foot(length=L, arch_height=arch, mesh="coarse", fascia=fascia, side=side)
+    return _CACHE[key]
+
+
+def tet4_volumes(points, cells):
+    x = points[cells[:, :4]]
+    return np.einsum("ij,ij->i", np.cross(x[:, 1] - x[:, 0], x[:, 2] - x[:, 0]), x[:, 3] - x[:, 0]) / 6.0
+
+
+def region_volume(model, name):
+    m = model.mesh
+    return sum(tet4_volumes(m.points, m.solids[b].cells[idx]).sum() for b, idx in m.cell_sets[name].items())
+
+
+def medial_midfoot_height(model):
+    """Highest plantar-skin point [mm] in the medial midfoot (0.35 L < x < 0.5 L)."""
+    m = model.mesh
+    nodes = m.node_sets["plantar_skin"]
+    p = m.points[nodes]
+    sel = (p[:, 0] > 0.35 * L) & (p[:, 0] < 0.5 * L)
+    return float(p[sel, 2].max())
+
+
+@pytest.mark.parametrize("kind", list(ARCHES))
+def test_build_coarse(kind):
+    model = foot(ARCHES[kind])
+    m = model.mesh
+    check_mesh(m)
+    regions = list(BONES) + ["joints", "heel_pad", "soft_tissue"] + list(FASCIA_RAYS)
+    model.require(cell_sets=regions, facet_sets=["plantar_skin", "talar_dome", "achilles_insertion"],
+                  node_sets=["talar_dome", "achilles_insertion", "fascia_origin", "fascia_insertions",
+                             "plantar_skin"] + [f"fascia_insertion{k}" for k in range(1, 6)], what="foot")
+    assert set(model.materials) == set(regions)
+    for name in ["talar_dome", "achilles_insertion", "calcaneal_tubercle", "fascia_origin"] + \
+            [f"metatarsal_head{k}" for k in range(1, 6)]:
+        assert model.landmarks[name].shape == (3,)
+    # every element in exactly one region
+    count = np.zeros(m.n_solid_elements, dtype=int)
+    for name in regions:
+        count[m.cell_sets[name][0]] += 1
+    assert np.all(count == 1)
+    # coordinate convention: lowest plantar point on z = 0, heel at x ~ 0, toe tip at x ~ L
+    lo, hi = m.bounding_box()
+    assert abs(lo[2]) < 1e-9 and -5.0 < lo[0] < 1.0 and L - 5.0 < hi[0] < L + 1.0
+    # volumes: every tet positive; whole foot 0.8-1.5 L (a sanity bound for an adult foot of 260 mm, not a
+    # cited range: a 260 x 95 x 70 mm box is 1.7 L and the foot fills about two thirds of it)
+    v = tet4_volumes(m.points, m.solids[0].cells)
+    assert v.min() > 0.0
+    total = v.sum() / 1e6
+    bone = sum(region_volume(model, b) for b in BONES) / 1e6
+    print(f"\n{kind} arch ({ARCHES[kind]} mm): {m.summary()}, built in {model.params['build_seconds']:.1f} s; "
+          f"volume {total:.3f} L, bones {bone:.3f} L, heel pad {region_volume(model, 'heel_pad') / 1e3:.1f} mL, "
+          f"joints {region_volume(model, 'joints') / 1e3:.1f} mL")
+    assert 0.8 < total < 1.5
+    assert 0.1 < bone / total < 0.45
+    for name in regions:
+        assert region_volume(model, name) > 0.0
+    # the plantar skin is soft tissue only (no bone touches the ground) and faces down
+    skin_nodes = m.node_sets["plantar_skin"]
+    for b in BONES:
+        assert np.intersect1d(skin_nodes, m.node_sets[b]).size == 0
+    # the talar dome is the top of the talus, the Achilles insertion the back of the calcaneus
+    assert np.all(np.isin(m.node_sets["talar_dome"], m.node_sets["talus"]))
+    assert model.landmarks["talar_dome"][2] > 0.2 * L
+    assert np.all(np.isin(m.node_sets["achilles_insertion"], m.node_sets["calcaneus"]))
+    assert model.landmarks["achilles_insertion"][0] < 0.05 * L
+
+
+def test_arch_height_lifts_medial_midfoot():
+    h = {k: medial_midfoot_height(foot(a)) for k, a in ARCHES.items()}
+    print(f"\nmedial midfoot plantar height [mm]: {h}")
+    assert h["flat"] < h["normal"] < h["high"]
+    for k, a in ARCHES.items():  # the skin at the medial border is lifted by about arch_height
+        assert abs(h[k] - a) < 3.0
+    z_mid = {k: foot(a).mesh.points[foot(a).mesh.node_sets["midfoot"], 2].min() for k, a in ARCHES.items()}
+    assert z_mid["flat"] < z_mid["normal"] < z_mid["high"]
+
+
+def test_fascia_fibre_directions():
+    model = foot(15.0)
+    o = model.landmarks["fascia_origin"]
+    for k, ray in enumerate(FASCIA_RAYS, start=1):
+        mat = model.materials[ray]
+        assert isinstance(mat, TransIsoMooneyRivlin) and mat.c5 == 350.0
+        a = np.asarray(mat.fibre)
+        expect = model.landmarks[f"fascia_insertion{k}"] - o
+        assert abs(np.linalg.norm(a) - 1.0) < 1e-12
+        np.testing.assert_allclose(a, expect / np.linalg.norm(expect), atol=1e-12)
+        assert a[0] > 0.9  # anterior
+        # the ray's elements lie along its axis
+        m = model.mesh
+        c = m.points[m.solids[0].cells[m.cell_sets[ray][0], :4]].mean(axis=1)
+        s = (c - o) @ a
+        assert s.min() < 0.15 * L and s.max() > 0.85 * np.linalg.norm(expect)
+    # the medial ray points medially, the lateral one laterally (right foot: y medial)
+    assert model.materials["fascia_ray1"].fibre[1] > 0.0 > model.materials["fascia_ray5"].fibre[1]
+
+
+def test_parameter_validation():
+    cases = [({"length": -260.0}, "length", "-260.0"), ({"arch_height": 40.0}, "arch_height", "40.0"),
+             ({"heel_pad_thickness": 2.0}, "heel_pad_thickness", "2.0"), ({"mesh": "huge"}, "mesh", "huge"),
+             ({"fascia": "wire"}, "fascia", "wire"), ({"side": "up"}, "side", "up")]
+    for kw, name, value in cases:
+        with pytest.raises(ModelError) as e:
+            build_foot(**kw)
+        msg = str(e.value)
+        assert name in msg and value in msg, msg
+    with pytest.raises(ModelError, match=r"arch_height must be between 0.0 and 30.0 mm, got 40"):
+        build_foot(arch_height=40.0)
+
+
+def test_truss_fascia_and_reproducible():
+    a = foot(15.0, "truss")
+    t0 = time.perf_counter()
+    b = build_foot(length=L, arch_height=15.0, mesh="coarse", fascia="truss")
+    print(f"\ntruss foot: {a.mesh.summary()}, {a.mesh.lines[0].cells.shape[0]} line2; rebuilt in "
+          f"{time.perf_counter() - t0:.1f} s")
+    assert a.mesh.n_nodes == b.mesh.n_nodes and a.mesh.n_solid_elements == b.mesh.n_solid_elements
+    np.testing.assert_array_equal(a.mesh.points, b.mesh.points)
+    m = a.mesh
+    assert not any(r in m.cell_sets for r in FASCIA_RAYS)
+    lines = m.lines[0].cells
+    for k in range(1, 6):
+        c = lines[m.line_sets[f"fascia_band{k}"][0]]
+        nodes, counts = np.unique(c, return_counts=True)
+        ends = nodes[counts == 1]
+        assert ends.size == 2 and np.all(counts <= 2)  # one open chain
+        assert np.intersect1d(ends, m.node_sets["calcaneus"]).size == 1  # from the calcaneus ...
+        assert np.intersect1d(ends, m.node_sets[f"metatarsal{k}"]).size == 1  # ... to its metatarsal head
+        assert a.trusses[f"fascia_band{k}"].tension_only
+    check_mesh(m)
+
+
+def test_left_foot_is_the_mirror_image():
+    r, left = foot(15.0, "truss"), foot(15.0, "truss", "left")
+    np.testing.assert_allclose(left.mesh.points, r.mesh.points * [1.0, -1.0, 1.0])
+    check_mesh(left.mesh)
+    assert left.landmarks["metatarsal_head1"][1] < 0.0  # the first ray is medial: -y for a left foot
+
+
+def test_build_script_writes_sets(tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "meshes"))
+    try:
+        import build_foot as script
+    finally:
+        sys.path.pop(0)
+    model = foot(15.0, "truss")
+    info = script.write(model, tmp_path / "foot.msh")
+    back = read_mesh(tmp_path / "foot.msh")
+    assert back.n_nodes == model.mesh.n_nodes
+    for name, s in model.mesh.cell_sets.items():
+        assert sum(v.size for v in back.cell_sets[name].values()) == sum(v.size for v in s.values())
+    for name, nodes in model.mesh.node_sets.items():
+        np.testing.assert_array_equal(back.node_sets[name], np.sort(nodes))
+    assert set(back.facet_sets) >= {"plantar_skin", "talar_dome", "achilles_insertion"}
+    assert {f"fascia_band{k}" for k in range(1, 6)} <= set(back.line_sets)
+    assert (tmp_path / "foot.json").is_file() and info["params"]["nodes"] == model.mesh.n_nodes
+    with pytest.raises(SystemExit):
+        script.main(["--level", "huge", "-o", str(tmp_path / "x.msh")])
+    assert script.main(["--arch-height", "45", "-o", str(tmp_path / "x.msh")]) == 2
+
+
+def standing(model, body_force=300.0):
+    """The foot on a rigid ground plane, ``body_force`` N down on the talar dome; the dome held in x and y
+    (the tibia's lateral support) so the only free motion left, vertical, is carried by the ground."""
+    ground = RigidPlane(surface="plantar_skin", name="ground", point=(0.0, 0.0, 0.0), normal=(0.0, 0.0, 1.0),
+                        penalty=1.0)  # MPa/mm, about 10 E_soft / h; removed by the augmentation
+    dome = Selection(name="talar_dome")
+    p = model.problem(bcs=[FixedDisplacement(dome, {0: 0.0, 1: 0.0}, name="tibia_xy")],
+                      loads=[NodalForce(dome, (0.0, 0.0, -body_force), name="tibia")], contacts=[ground],
+                      newton=NewtonOptions(initial_step=0.1, max_step=0.5, max_iterations=25))
+    t0 = time.perf_counter()
+    r = p.solve()
+    seconds = time.perf_counter() - t0
+    c = r.contact["ground"]["summary"]
+    its = [s.iterations for s in r.steps]
+    print(f"\n{model.mesh.summary()}: {body_force:.0f} N on the talar dome, solved in {seconds:.1f} s, "
+          f"{len(its)} steps, {sum(its)} Newton iterations {its}; ground force {c['force_N'][2]:.3f} N, peak "
+          f"pressure {1000 * c['peak_pressure_MPa']:.1f} kPa, mean {1000 * c['mean_pressure_MPa']:.1f} kPa, "
+          f"contact area {c['contact_area_mm2'] / 100:.1f} cm^2 ({c['active_nodes']} nodes), centre of pressure "
+          f"x = {c['centre_of_pressure_mm'][0]:.1f} mm")
+    # equilibrium: the ground carries the applied load; contact pressure is compressive
+    assert r.load_factor == 1.0
+    assert abs(c["force_N"][2] - body_force) <= 1e-3 * body_force
+    assert abs(c["force_N"][0]) < 1e-6 and abs(c["force_N"][1]) < 1e-6  # frictionless plane
+    p_nodes = r.contact["ground"]["pressure"]
+    assert np.all(p_nodes >= 0.0) and c["peak_pressure_MPa"] > 0.0
+    return r
+
+
+def test_standing_truss_fascia():
+    """Coarse tet4 foot with truss fascia: fascia tension = the force of each band at its middle element."""
+    model = foot(15.0, "truss")
+    r = standing(model)
+    force = r.trusses[0].force
+    mid = []
+    m = model.mesh
+    for k in range(1, 6):
+        idx = m.line_sets[f"fascia_band{k}"][0]
+        c = m.lines[0].cells[idx]
+        s = (m.points[c].mean(axis=1) - model.landmarks["fascia_origin"]) @ np.array([1.0, 0.0, 0.0])
+        mid.append(float(force[idx[np.argsort(s)[idx.size // 2]]]))
+    print(f"fascia band forces at mid-length [N]: {np.round(mid, 1).tolist()}, total {sum(mid):.1f} N "
+          f"({100 * sum(mid) / 300:.0f} % of the load); band maxima {force.max():.1f} N")
+    assert np.all(force >= 0.0)  # tension-only
+    assert sum(mid) > 0.0  # the loaded arch stretches the fascia
+
+
+@pytest.mark.slow
+def test_standing_solid_fascia():
+    """Coarse tet4 foot with the solid fascia. Fascia tension of a ray = its mean axial force
+    ``(1 / l) * integral of a.sigma.a dV`` (volume integral of the fibre-direction Cauchy stress over the ray
+    divided by its length: the cross-section force averaged along the ray)."""
+    model = foot(15.0)
+    r = standing(model)
+    m = model.mesh
+    vol = tet4_volumes(m.points, m.solids[0].cells)
+    forces = []
+    for k, ray in enumerate(FASCIA_RAYS, start=1):
+        e = m.cell_sets[ray][0]
+        a = np.asarray(model.materials[ray].fibre)
+        s = r.cell_stress[0][e]
+        sig = np.zeros((e.size, 3, 3))
+        for i, (p, q) in enumerate(((0, 0), (1, 1), (2, 2), (0, 1), (1, 2), (0, 2))):
+            sig[:, p, q] = sig[:, q, p] = s[:, i]
+        saa = np.einsum("i,eij,j->e", a, sig, a)
+        length = np.linalg.norm(model.landmarks[f"fascia_insertion{k}"] - model.landmarks["fascia_origin"])
+        forces.append(float((saa * vol[e]).sum() / length))
+    print(f"fascia ray mean axial forces [N]: {np.round(forces, 1).tolist()}, total {sum(forces):.1f} N")
+    assert sum(forces) > 0.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("level", ["medium", "fine"])
+def test_finer_levels_mesh(level):
+    """Medium and fine levels (tet10, straight mid-edge nodes) are valid and refine the coarse one."""
+    model = build_foot(length=L, mesh=level)
+    check_mesh(model.mesh)
+    assert model.mesh.solids[0].etype.name == "tet10"
+    assert model.mesh.n_solid_elements > foot(15.0).mesh.n_solid_elements
+    print(f"\n{level}: {model.mesh.summary()}, built in {model.params['build_seconds']:.1f} s")
