@@ -2,6 +2,11 @@
 
 ``fesolver solve MODEL.toml -o OUTDIR``
     Read, check and solve a model file; write ``OUTDIR/result.vtu`` and ``OUTDIR/summary.json``.
+``fesolver run SCENARIO.toml -o OUTDIR [--set KEY=VALUE ...]``
+    Run a scenario: the kinetic chain's loads on the foot and knee models; write ``foot.vtu``, ``knee.vtu``,
+    ``summary.json``, ``report.md`` and ``scenario.json`` (see :func:`fesolver.simulate.run_scenario`).
+``fesolver scenario-keys``
+    Print the scenario schema (every key, type, default, range, unit) as a Markdown table.
 
 Exit codes: 0 success; 2 invalid input (model file, mesh, arguments); 3 the solver failed; 1 anything else.
 """
@@ -104,6 +109,47 @@ def _solve(args) -> int:
     return EXIT_OK
 
 
+def _run(args) -> int:
+    from .scenario import load_scenario
+    from .simulate import run_scenario
+
+    overrides = {}
+    for item in args.set or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ModelError(f"--set {item!r}: expected KEY=VALUE, e.g. foot.eversion_deg=8")
+        overrides[key.strip()] = _toml_value(value.strip())
+    scenario = load_scenario(args.scenario, overrides=overrides)
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise ModelError(f"output {out} exists and is not a directory")
+    if not args.quiet:
+        print(f"  scenario {scenario.title!r} ({args.scenario}) -> {out}", file=sys.stderr)
+    summary = run_scenario(scenario, out, progress=not args.quiet)
+    if not args.quiet:
+        print((out / "report.md").read_text(), file=sys.stderr)
+    print(json.dumps({"status": summary["status"], "summary": str(out / "summary.json"),
+                      "report": str(out / "report.md"), "seconds": summary["seconds"]}))
+    return EXIT_OK if summary["status"] == "ok" else EXIT_SOLVER
+
+
+def _toml_value(text: str):
+    """A ``--set`` value as TOML reads it (numbers, booleans, quoted strings, lists); bare words are strings."""
+    import tomllib
+
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _scenario_keys(args) -> int:
+    from .scenario import schema_table
+
+    print(schema_table())
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="fesolver",
@@ -120,6 +166,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-q", "--quiet", action="store_true", help="no progress output on stderr")
     s.add_argument("-v", "--verbose", action="store_true", help="log details (solver, timings)")
     s.set_defaults(func=_solve)
+    r = sub.add_parser("run", help="run a scenario (foot + knee under the kinetic chain's loads)")
+    r.add_argument("scenario", help="scenario file (.toml); see README 'Scenario files'")
+    r.add_argument("-o", "--output", required=True, help="output directory (created if missing)")
+    r.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a scenario key, e.g. --set foot.eversion_deg=8 (repeatable)")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress output on stderr")
+    r.add_argument("-v", "--verbose", action="store_true", help="log details (solver, timings)")
+    r.set_defaults(func=_run)
+    k = sub.add_parser("scenario-keys", help="print the scenario schema as a Markdown table")
+    k.set_defaults(func=_scenario_keys)
     return p
 
 

@@ -158,6 +158,18 @@ class Mesh:
             missing[idx_f] = False
         return out, np.flatnonzero(missing)
 
+    def element_volumes(self, block: int = 0, points: np.ndarray | None = None) -> np.ndarray:
+        """Volumes [mm^3] of the elements of solid block ``block`` (quadrature of ``det J``), in the reference
+        configuration or at ``points`` (e.g. ``mesh.points + displacement`` for the deformed volumes)."""
+        from .assembly import _kernels as K
+
+        b = self.solids[block]
+        xi, w = b.etype.rule()
+        det = np.empty((b.cells.shape[0], xi.shape[0]))
+        K.jacobian_determinants(self.points if points is None else np.ascontiguousarray(points, dtype=np.float64),
+                                b.cells, np.ascontiguousarray(b.etype.dshape(xi)), det)
+        return det @ w
+
     def summary(self) -> str:
         parts = [f"{b.cells.shape[0]} {b.etype.name}" for b in self.solids]
         return f"{self.n_nodes} nodes, " + ", ".join(parts)

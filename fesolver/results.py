@@ -520,17 +520,19 @@ def recover_with(problem: Problem, u: np.ndarray, evaluate, reactions, resultant
 
 
 class StepWriter:
-    """Writes each converged load step as ``steps/step_NNNN.vtu`` and keeps ``result.pvd`` (a ParaView
-    time series over the load factor) up to date; every file is written whole, then renamed."""
+    """Writes each converged load step as ``FOLDER/step_NNNN.vtu`` and keeps ``PVD`` (a ParaView time series
+    over the load factor; default ``steps/`` and ``result.pvd``) up to date; every file is written whole, then
+    renamed."""
 
-    def __init__(self, outdir):
+    def __init__(self, outdir, pvd: str = "result.pvd", folder: str = "steps"):
         self.outdir = Path(outdir)
+        self.pvd, self.folder = pvd, folder
         self.entries: list[tuple[float, str]] = []
 
     def __call__(self, t: float, result: Result) -> None:
-        steps = self.outdir / "steps"
+        steps = self.outdir / self.folder
         steps.mkdir(parents=True, exist_ok=True)
-        name = f"steps/step_{len(self.entries) + 1:04d}.vtu"
+        name = f"{self.folder}/step_{len(self.entries) + 1:04d}.vtu"
         m = result.to_meshio()
         atomic_write(self.outdir / name, lambda p: m.write(p, file_format="vtu"))
         self.entries.append((t, name))
@@ -544,4 +546,4 @@ class StepWriter:
             '<VTKFile type="Collection" version="0.1" byte_order="LittleEndian">\n'
             f"  <Collection>\n{rows}\n  </Collection>\n</VTKFile>\n"
         )
-        atomic_write(self.outdir / "result.pvd", lambda p: Path(p).write_text(text))
+        atomic_write(self.outdir / self.pvd, lambda p: Path(p).write_text(text))

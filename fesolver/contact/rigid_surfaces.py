@@ -19,8 +19,9 @@ with penalty ``eps`` [MPa/mm] and Lagrange multiplier ``lambda`` [MPa]. The node
 
 Augmentation is converged when ``max |d lambda| A <= tol * max(p A)`` or when the largest penetration is at
 most ``gap_tol`` [mm]. The pressure is nominal (force per reference area). The default penalty is
-``eps = PENALTY_FACTOR * E_max / h`` (``E_max``: largest small-strain Young's modulus of the model's
-materials, ``h``: square root of the mean tributary area), i.e. a penetration of about a tenth of the local
+``eps = PENALTY_FACTOR * E_max / h`` (``E_max``: largest small-strain Young's modulus of the deformable
+regions that touch the contact surface, :func:`contact_modulus`; ``h``: square root of the mean tributary
+area), i.e. a penetration of about a tenth of the local
 strain times ``h`` before augmentation; the augmentation removes it, so the result does not depend on ``eps``.
 
 Surfaces move rigidly by ``motion * curve(t)`` [mm] with the load factor ``t``, or, with ``body = NAME``,
@@ -44,13 +45,38 @@ from ..errors import ModelError
 from ..loads import RAMP, LoadCurve, Selection
 
 __all__ = ["RigidSurface", "RigidPlane", "RigidSphere", "RigidCylinder", "RigidEllipsoid", "tributary_areas",
-           "PENALTY_FACTOR"]
+           "PENALTY_FACTOR", "contact_modulus"]
 
 log = logging.getLogger(__name__)
 
 #: default penalty: ``eps = PENALTY_FACTOR * E_max / h`` with ``E_max`` the largest small-strain Young's modulus
 #: of the model's materials and ``h`` the square root of the mean tributary area of the contact nodes
 PENALTY_FACTOR = 10.0
+
+
+def contact_modulus(problem, nodes: np.ndarray) -> float:
+    """Largest small-strain Young's modulus [MPa] of the deformable regions whose elements hold any of
+    ``nodes`` (the contact surface's nodes): the material the penalty has to match. Rigid-body regions are
+    skipped (their material is ignored by the solve), and so are stiff regions away from the surface (bones
+    inside soft tissue), which would make the default penalty orders of magnitude too stiff. Falls back to
+    every deformable region when no region touches ``nodes``."""
+    rigid = {b.region for b in getattr(problem, "rigid_bodies", ()) if getattr(b, "region", None)}
+    mesh = problem.mesh
+    on = np.zeros(mesh.n_nodes, dtype=bool)
+    on[np.asarray(nodes, dtype=np.int64)] = True
+
+    def E_of(m):
+        return float(m.small_strain_moduli()[0]) if hasattr(m, "small_strain_moduli") else float(m.E)
+
+    near, every = 0.0, 0.0
+    for region, m in problem.materials.items():
+        if region in rigid:
+            continue
+        every = max(every, E_of(m))
+        touches = any(on[mesh.solids[b].cells[idx]].any() for b, idx in mesh.cell_sets.get(region, {}).items())
+        if touches:
+            near = max(near, E_of(m))
+    return near if near > 0.0 else every
 
 
 def tributary_areas(points: np.ndarray, facets: list) -> tuple[np.ndarray, np.ndarray]:
@@ -133,11 +159,8 @@ class RigidSurface:
         if self.nodes.size == 0:
             raise ModelError(f"contact {self.name!r}: {sel.describe()} has no facets")
         if self.penalty is None:
-            E = 0.0
-            for m in problem.materials.values():
-                E = max(E, float(m.small_strain_moduli()[0]) if hasattr(m, "small_strain_moduli") else float(m.E))
             h = float(np.sqrt(self.area.mean()))
-            self.eps = PENALTY_FACTOR * E / h
+            self.eps = PENALTY_FACTOR * contact_modulus(problem, self.nodes) / h
         else:
             self.eps = float(self.penalty)
         self.lam = np.zeros(self.nodes.size)

@@ -52,7 +52,7 @@ from ..elements.quadrature import gauss_quad, tri_rule
 from ..errors import ModelError
 from ..loads import Selection
 from . import _mortar_kernels as MK
-from .rigid_surfaces import PENALTY_FACTOR
+from .rigid_surfaces import PENALTY_FACTOR, contact_modulus
 from .search import FACET_TYPES, ContactSearch
 
 __all__ = ["SurfaceContact", "slave_rule"]
@@ -323,7 +323,8 @@ class SurfaceContact:
     friction : float
         Coulomb coefficient (0: frictionless).
     penalty : float, MPa/mm, optional
-        ``eps``; default ``PENALTY_FACTOR * E_max / h`` (``h`` the square root of the mean nodal area).
+        ``eps``; default ``PENALTY_FACTOR * E_max / h`` (``E_max`` of the regions touching either surface,
+        :func:`~fesolver.contact.rigid_surfaces.contact_modulus`; ``h`` the square root of the mean nodal area).
     tangential_penalty : float, MPa/mm, optional
         ``eps_T`` of the stick regularisation; default ``eps``.
     augmentation : bool
@@ -392,10 +393,7 @@ class SurfaceContact:
             self.passes.append(_Pass(pts, mtype, mconn, stype, sconn, self.subdivision, w))
         h = float(np.sqrt(np.concatenate([ps.A for ps in self.passes]).mean()))
         if self.penalty is None:
-            E = 0.0
-            for m in problem.materials.values():
-                E = max(E, float(m.small_strain_moduli()[0]) if hasattr(m, "small_strain_moduli") else float(m.E))
-            self.eps = PENALTY_FACTOR * E / h
+            self.eps = PENALTY_FACTOR * contact_modulus(problem, np.union1d(sconn, mconn)) / h
         else:
             self.eps = float(self.penalty)
         self.eps_t = self.eps if self.tangential_penalty is None else float(self.tangential_penalty)

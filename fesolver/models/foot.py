@@ -61,7 +61,7 @@ from ..mesh import Mesh, SolidBlock, check_mesh
 from . import MESH_LEVELS, AnatomicalModel
 from .outline import plantar_outline, width_at
 
-__all__ = ["build_foot", "foot_materials", "FOOT_LEVELS", "PARAMETER_RANGES", "BONES", "FASCIA_RAYS"]
+__all__ = ["build_foot", "fascia_tension", "foot_materials", "FOOT_LEVELS", "PARAMETER_RANGES", "BONES", "FASCIA_RAYS"]
 
 log = logging.getLogger(__name__)
 
@@ -392,6 +392,48 @@ def build_foot(length: float = 260.0, arch_height: float = 15.0, heel_pad_thickn
     })
     log.info("foot %s: %s in %.1f s", mesh, m.summary(), elapsed)
     return model
+
+
+def fascia_tension(model: AnatomicalModel, result) -> dict:
+    """Tension [N] and peak fibre stress [MPa] of the plantar fascia of a solved foot.
+
+    Solid fascia: the tension of ray ``k`` is its mean axial force ``(1 / l) * integral of n.sigma.n dv`` over
+    the deformed ray (``n`` the current fibre direction, ``l`` the current origin-insertion distance): the
+    cross-section force averaged along the ray. Truss fascia: the axial force of each band at its middle
+    element. Returns ``{"ray_tension_N": [5], "total_tension_N", "peak_fibre_stress_MPa",
+    "peak_fibre_stretch"}`` (the last two for the solid fascia; for the truss the peak band stress).
+    """
+    m = model.mesh
+    u = result.displacement
+    x = m.points + u
+
+    def where(name):
+        return x[m.node_sets[name]].mean(axis=0)
+
+    origin = where("fascia_origin")
+    out: dict = {}
+    if any(r in model.materials for r in FASCIA_RAYS):
+        fib = result.fibre_fields()
+        vol = m.element_volumes(0, x)
+        stress, stretch = fib["fibre_stress"][0], fib["fibre_stretch"][0]
+        tension, peak, lam = [], 0.0, 1.0
+        for k, ray in enumerate(FASCIA_RAYS, start=1):
+            e = m.cell_sets[ray][0]
+            length = float(np.linalg.norm(where(f"fascia_insertion{k}") - origin))
+            tension.append(float((stress[e] * vol[e]).sum() / length))
+            peak, lam = max(peak, float(stress[e].max())), max(lam, float(stretch[e].max()))
+        out.update(ray_tension_N=tension, peak_fibre_stress_MPa=peak, peak_fibre_stretch=lam)
+    else:
+        force, stress = result.trusses[0].force, result.trusses[0].stress
+        tension = []
+        for k in range(1, 6):
+            idx = m.line_sets[f"fascia_band{k}"][0]
+            mid = x[m.lines[0].cells[idx]].mean(axis=1)
+            s = np.linalg.norm(mid - origin, axis=1)
+            tension.append(float(force[idx[np.argsort(s)[idx.size // 2]]]))
+        out.update(ray_tension_N=tension, peak_fibre_stress_MPa=float(stress.max()))
+    out["total_tension_N"] = float(sum(out["ray_tension_N"]))
+    return out
 
 
 def _mesh_with_gmsh(L, lay, gap, t_f, size, near, order, fascia):

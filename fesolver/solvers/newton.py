@@ -66,6 +66,10 @@ class NewtonOptions:
     line_search_max: int = 8
     #: cap on the augmented-Lagrangian (Uzawa) updates per step of a system with ``augment`` (contact)
     max_augmentations: int = 20
+    #: inexact Uzawa: while the contact multipliers are still changing, a cycle ends (and the multipliers are
+    #: updated) once the relative residual is below this; the last cycle (multipliers converged) is then
+    #: iterated to ``rtol_residual`` / ``rtol_energy``. 0 converges every cycle fully.
+    rtol_augment: float = 1e-5
 
     def __post_init__(self):
         if not (0.0 < self.min_step <= self.initial_step <= 1.0 and self.min_step <= self.max_step <= 1.0):
@@ -148,6 +152,8 @@ def solve_newton(system, options: NewtonOptions | None = None, linear: LinearSol
                 system.commit(u)
                 pending_commit = False
             dt = min(dt, 1.0 - t)
+            if 1.0 - t - dt < 0.25 * dt:  # no sliver of a last step: stretch this one to the end (<= 1.25 dt)
+                dt = 1.0 - t
             t_new = t + dt
             # predictor: continue the last converged increment (scaled to this step) on the free DOFs
             guess = None if du_last is None else du_last[free] * (dt / dt_last)
@@ -199,6 +205,7 @@ def _step(system, u_prev, t, dt, free, fixed, near_null, opts, lin, guess=None, 
     it = 0  # iterations of the step
     k = 0  # iterations since the step started or the multipliers were last updated
     r0 = 0  # index in rec.residuals of the first residual of the current cycle
+    final = False  # the multipliers have converged: iterate to the tight tolerance, no more updates
     while True:
         if k >= opts.max_iterations:
             return False, rec, u, (
@@ -218,18 +225,25 @@ def _step(system, u_prev, t, dt, free, fixed, near_null, opts, lin, guess=None, 
         rec.residuals.append(rnorm / ref)
         converged = (k > 1 and rnorm <= opts.rtol_residual * ref and rec.energies[-1] <= opts.rtol_energy * e_ref)
         converged = converged or rnorm <= 1e-14 * ref  # already in equilibrium (e.g. a zero load step)
-        if converged:
-            if augment is None or augment(u):
-                break
-            if rec.augmentations >= opts.max_augmentations:
+        # inexact Uzawa: update the multipliers as soon as the cycle is roughly in equilibrium
+        cycle_done = augment is not None and not final and k > 1 and rnorm <= opts.rtol_augment * ref
+        if converged or cycle_done:
+            if augment is None or final or augment(u):
+                if converged:
+                    break
+                final = True  # multipliers converged at a rough equilibrium: iterate on without updates
+            elif rec.augmentations >= opts.max_augmentations:
                 log.warning("step to t=%.4g: contact multipliers not converged after %d augmentations; "
                             "accepting the step", t, rec.augmentations)
-                break
-            rec.augmentations += 1
-            # the energy reference stays the step's first iteration: after a small multiplier update the
-            # first energy of the new cycle can be so small that round-off never gets below 1e-14 of it
-            k, r0 = 0, len(rec.residuals)
-            continue
+                if converged:
+                    break
+                final = True
+            else:
+                rec.augmentations += 1
+                # the energy reference stays the step's first iteration: after a small multiplier update the
+                # first energy of the new cycle can be so small that round-off never gets below 1e-14 of it
+                k, r0 = 0, len(rec.residuals)
+                continue
         if not np.isfinite(rnorm):
             return False, rec, u, f"the residual is not finite at iteration {it}"
         Kff = K[free][:, free]

@@ -1,0 +1,461 @@
+"""Run a scenario: build the foot (with its insert) and the knee, apply the kinetic chain's loads, solve, and
+write the fields and the headline numbers (``fesolver run``).
+
+How each sub-model is loaded (all in the model frames of :mod:`fesolver.models`; mm, N, MPa):
+
+**Foot.** The talar dome (the tibia's seat on the talus) is held in ``x`` and ``y`` and pushed down by the
+vertical component of the chain's talar (ankle-joint) force; the Achilles tendon pulls the posterior calcaneus
+with its force along the tendon direction. The ground is a rigid frictionless plane, tilted in the frontal
+plane by the rearfoot eversion (the ground rises on the medial side of a pronated foot, seen from the foot)
+and in the sagittal plane by the foot's pitch at that instant, placed so that it touches the lowest point of
+the foot. The ground reaction is what equilibrium leaves: talar force plus Achilles force. A-P and M-L shear
+are not applied (the frictionless ground cannot take them; the talar dome's ``x``/``y`` supports report the
+horizontal balance as reactions). With an insert, the insole (issue 5) lies on the tilted ground: its bottom
+is held (it does not slide in the shoe) and the foot touches its top through a surface-to-surface contact;
+the foot is first raised until nothing overlaps.
+
+**Knee.** The tibia is fixed; the rigid femur is pushed down by the chain's tibiofemoral compressive force at
+the knee centre, free to translate along the tibial axis and to roll in the frontal plane; the medial share
+is imposed through the frontal-plane moment ``M_x = -(2 s - 1) F d`` (``s`` the medial share, ``d`` the
+compartment offset), which splits ``F`` as ``s : 1 - s`` between condyles ``d`` either side of the centre.
+The share the contact actually carries is reported (the condyles are not point supports). Flexion and
+varus/valgus alignment shape the built knee; the tibial rotation turns the femur about the tibial axis
+relative to the fixed tibia.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import math
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from .contact import RigidPlane, SurfaceContact
+from .loads import FixedDisplacement, NodalForce, Selection
+from .results import UNITS, atomic_write
+from .solvers.newton import ConvergenceError, NewtonOptions
+
+__all__ = ["run_scenario", "build_foot_models", "build_knee_model", "foot_problem", "knee_problem", "foot_metrics",
+           "knee_metrics", "headline", "report", "ground_normal"]
+
+log = logging.getLogger(__name__)
+
+
+def _newton(scenario) -> NewtonOptions:
+    s = scenario.section("solver")
+    return NewtonOptions(initial_step=s["initial_step"], max_step=s["max_step"], min_step=s["min_step"],
+                         max_iterations=s["max_iterations"])
+
+
+def _solver(scenario):
+    from .solvers import LinearSolverOptions
+
+    return LinearSolverOptions(method=scenario["solver.linear"])
+
+
+def ground_normal(tilt_deg: float, pitch_deg: float, side: str) -> np.ndarray:
+    """Unit normal of the ground seen from the foot (model frame: x anterior, y medial for a right foot).
+
+    ``tilt_deg`` > 0 (rearfoot eversion, pronation): the sole faces laterally, so the ground normal leans
+    towards the lateral side (-y of a right foot). ``pitch_deg`` > 0 (dorsiflexion, heel strike): the toes are
+    up, the normal leans anteriorly (+x) and the plane falls away under the forefoot."""
+    t, p = math.radians(tilt_deg), math.radians(pitch_deg)
+    lateral = -1.0 if side == "right" else 1.0
+    n = np.array([math.sin(p), lateral * math.sin(t), math.cos(p) * math.cos(t)])
+    return n / np.linalg.norm(n)
+
+
+def _facet_nodes(mesh, name: str) -> np.ndarray:
+    return np.unique(np.concatenate([c.ravel() for _, c in mesh.facet_sets[name]]))
+
+
+def build_foot_models(scenario):
+    """The scenario's foot and insert, unloaded: ``(foot, insole or None)`` (from the model cache when built
+    before, :func:`fesolver.models.cache.cached_build`)."""
+    from .models.cache import cached_build
+    from .models.foot import build_foot
+
+    s = scenario
+    side = s["subject.side"]
+    if s.section("subject").get("foot_mesh"):
+        from .models.user import load_user_model
+
+        foot = load_user_model("foot", s.section("subject")["foot_mesh"])
+    else:
+        arch = s["subject.arch_height_mm"] * (1.0 - s["foot.arch_flattening"])
+        foot = cached_build(build_foot, length=s["subject.foot_length_mm"], arch_height=max(arch, 0.0),
+                            heel_pad_thickness=s["subject.heel_pad_thickness_mm"], mesh=s["mesh.level"], side=side,
+                            fascia=s["mesh.fascia"])
+    o = s.section("orthotic")
+    insole = None
+    if o["type"] == "insole":
+        from .models.insole import build_insole
+
+        insole = build_insole(foot_length=s["subject.foot_length_mm"], thickness=o["thickness_mm"],
+                              heel_cup_depth=o["heel_cup_mm"], arch_support_height=o["arch_support_mm"],
+                              arch_support_shape=o["arch_support_shape"], posting_deg=o["posting_deg"],
+                              posting_region=o["posting_region"], forefoot_extent=o["forefoot_extent"],
+                              material=o["material"], mesh=s["mesh.level"], side=side)
+    elif o["type"] == "mesh":
+        from .models.insole import insole_from_mesh
+
+        insole = insole_from_mesh(o["mesh"], material=o["material"])
+    return foot, insole
+
+
+def foot_problem(scenario, fl, foot, insole=None):
+    """The foot (and insert) of ``scenario`` loaded by the chain's foot loads ``fl``: ``(model, Problem)``.
+    ``foot`` and ``insole`` are not changed (the insert is placed on copies)."""
+    s = scenario
+    side = s["subject.side"]
+    n = ground_normal(fl.ground_tilt_deg, fl.foot_pitch_deg, side)
+    skin = _facet_nodes(foot.mesh, "plantar_skin")
+    x0 = foot.mesh.points[skin[np.argmin(foot.mesh.points[skin] @ n)]].copy()
+    dome = Selection(name="talar_dome")
+    bcs = [FixedDisplacement(dome, {0: 0.0, 1: 0.0}, name="tibia_xy")]
+    loads = [NodalForce(dome, (0.0, 0.0, float(fl.talar_force_N[2])), name="tibia")]
+    if fl.achilles_force_N > 0.0:
+        loads.append(NodalForce(Selection(name="achilles_insertion"), tuple(float(v) for v in fl.achilles_vector_N),
+                                name="achilles"))
+    if insole is None:
+        model = foot
+        contacts = [RigidPlane(surface="plantar_skin", name="ground", point=tuple(x0), normal=tuple(n))]
+    else:
+        from .models import merge_models
+
+        foot, insole = copy.deepcopy(foot), copy.deepcopy(insole)
+        _place_insole(foot, insole, n, x0)
+        model = merge_models(foot, insole, name="foot")
+        bcs.append(FixedDisplacement(Selection(name="insole_bottom"), {0: 0.0, 1: 0.0, 2: 0.0}, name="shoe"))
+        contacts = [SurfaceContact(slave="plantar_skin", master="insole_top", name="insole")]
+    prob = model.problem(bcs=bcs, loads=loads, contacts=contacts, newton=_newton(s), solver=_solver(s),
+                         title=f"{s.title}: foot")
+    return model, prob
+
+
+def _place_insole(foot, insole, n: np.ndarray, x0: np.ndarray) -> None:
+    """Tilt the insole (built flat, top at z = 0) onto the ground plane so that its flat top passes through
+    the foot's lowest point ``x0`` with normal ``n``, then raise the foot along ``n`` until no plantar-skin
+    point lies below the insole's top (raised features: arch support, heel cup). Changes both in place."""
+    from scipy.interpolate import LinearNDInterpolator
+
+    ez = np.array([0.0, 0.0, 1.0])
+    v = np.cross(ez, n)
+    c = float(ez @ n)
+    R = np.eye(3)
+    if np.linalg.norm(v) > 1e-12:
+        V = np.array([[0.0, -v[2], v[1]], [v[2], 0.0, -v[0]], [-v[1], v[0], 0.0]])
+        R = R + V + V @ V / (1.0 + c)
+    pivot = np.array([x0[0], x0[1], 0.0])
+    insole.mesh.points = (insole.mesh.points - pivot) @ R.T + x0
+    # heights along n over the ground plane's in-plane coordinates (e1, e2)
+    e1 = np.cross([0.0, 1.0, 0.0], n)
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(n, e1)
+    P = foot.mesh.points[_facet_nodes(foot.mesh, "plantar_skin")]
+    Q = insole.mesh.points[_facet_nodes(insole.mesh, "insole_top")]
+    skin_height = LinearNDInterpolator(np.column_stack([P @ e1, P @ e2]), P @ n)(np.column_stack([Q @ e1, Q @ e2]))
+    over = Q @ n - skin_height
+    lift = max(float(np.nanmax(over)) if np.isfinite(over).any() else 0.0, 0.0) + 1e-3
+    foot.mesh.points = foot.mesh.points + lift * n
+    for k, p in foot.landmarks.items():
+        foot.landmarks[k] = np.asarray(p) + lift * n
+
+
+def build_knee_model(scenario, kl):
+    """The scenario's knee posed for the chain's knee loads ``kl`` (flexion, alignment), unloaded."""
+    from .models.knee import build_knee
+
+    s = scenario
+    if s.section("subject").get("knee_mesh"):
+        from .models.user import load_user_model
+
+        return load_user_model("knee", s.section("subject")["knee_mesh"])
+    # the structured knee builds in about a second: not cached
+    return build_knee(flexion_deg=float(kl.flexion_deg), varus_valgus_deg=float(kl.varus_valgus_deg),
+                      menisci=bool(s["mesh.menisci"]), mesh=s["mesh.level"])
+
+
+def knee_problem(scenario, kl, knee):
+    """The knee ``knee`` under the chain's knee loads ``kl``: ``(model, Problem)``: the femur pushed along the
+    tibial axis by the compressive force, the medial share imposed as a frontal-plane moment (the femur free
+    to roll about ``x``), the tibial rotation prescribed as a femoral rotation about ``z`` relative to the
+    fixed tibia."""
+    from .models.knee import knee_with_femur_load
+
+    s = scenario
+    d = float(knee.params.get("compartment_offset", 22.0))
+    F = float(kl.compressive_force_N)
+    M = -(2.0 * kl.medial_share - 1.0) * F * d
+    loaded = knee_with_femur_load(knee, force=(0.0, 0.0, -F), moment=(M, 0.0, 0.0), free=("z", "rx"))
+    rz = -math.radians(float(kl.tibial_rotation_deg))  # tibia internal = femur external relative to it
+    if rz != 0.0:
+        bodies = [replace(b, prescribed={**b.prescribed, 5: rz}) if b.name == "femur" else b
+                  for b in loaded.rigid_bodies]
+        loaded = replace(loaded, rigid_bodies=bodies)
+    prob = loaded.problem(newton=_newton(s), solver=_solver(s), title=f"{s.title}: knee")
+    return loaded, prob
+
+
+#: plantar regions for the pressure metrics, as fractions of the foot length from the heel (the usual
+#: masks of plantar-pressure analysis: heel 0-30 %, midfoot 30-55 %, forefoot and toes beyond)
+HEEL_FRACTION, MIDFOOT_FRACTION = 0.30, 0.55
+
+
+def foot_metrics(model, res) -> dict:
+    """Headline foot numbers: plantar fascia tension [N] and peak fibre stress [MPa]; plantar contact (with
+    the ground or the insert): peak pressure, peak heel / midfoot / forefoot pressure [kPa], contact area
+    [mm^2], force [N], centre of pressure [mm]; heel-pad peak von Mises [MPa]."""
+    from .models.foot import fascia_tension
+    from .results import von_mises
+
+    out: dict = {"fascia": fascia_tension(model, res)}
+    name = "insole" if "insole" in res.contact else "ground"
+    c = res.contact[name]
+    sm = c["summary"]
+    x = model.mesh.points[c["nodes"], 0]
+    L = float(model.mesh.points[:, 0].max() - model.mesh.points[:, 0].min())
+    xr = (x - model.mesh.points[:, 0].min()) / L
+    p = np.asarray(c["pressure"])
+
+    def peak(mask):
+        return 1e3 * float(p[mask].max(initial=0.0))
+
+    out["plantar"] = {"contact": name, "peak_pressure_kPa": 1e3 * sm["peak_pressure_MPa"],
+                      "peak_heel_pressure_kPa": peak(xr < HEEL_FRACTION),
+                      "peak_midfoot_pressure_kPa": peak((xr >= HEEL_FRACTION) & (xr < MIDFOOT_FRACTION)),
+                      "peak_forefoot_pressure_kPa": peak(xr >= MIDFOOT_FRACTION),
+                      "mean_pressure_kPa": 1e3 * sm["mean_pressure_MPa"], "contact_area_mm2": sm["contact_area_mm2"],
+                      "force_N": float(np.linalg.norm(sm["force_N"])),
+                      "centre_of_pressure_mm": sm["centre_of_pressure_mm"]}
+    if "heel_pad" in model.mesh.cell_sets:
+        e = model.mesh.cell_sets["heel_pad"][0]
+        out["heel_pad_peak_von_mises_MPa"] = float(von_mises(res.cell_stress[0][e]).max())
+    return out
+
+
+def knee_metrics(model, res) -> dict:
+    """Headline knee numbers per tibial plateau (cartilage-cartilage plus meniscus-cartilage contact): peak
+    contact pressure [MPa], contact area [mm^2], axial force [N]; the medial share of the tibial contact
+    force; the femur's rotation about the tibial axis [deg]."""
+    out: dict = {}
+    force = {}
+    for side in ("medial", "lateral"):
+        names = sorted(n for n in res.contact if n.endswith(side) and "tibi" in n)
+        if not names:
+            continue
+        cs = [res.contact[n]["summary"] for n in names]
+        force[side] = sum(abs(c["force_N"][2]) for c in cs)
+        out[side] = {"peak_pressure_MPa": max(c["peak_pressure_MPa"] for c in cs),
+                     "contact_area_mm2": sum(c["contact_area_mm2"] for c in cs), "force_N": force[side],
+                     "contacts": names}
+    total = sum(force.values())
+    if total > 0.0:
+        out["medial_share"] = force.get("medial", 0.0) / total
+    return out
+
+
+def _solve(name: str, model, prob, outdir: Path, steps: bool, progress: bool, metrics_fn) -> dict:
+    """Solve one sub-model; write ``NAME.vtu`` (the last converged state, also when Newton gave up) and, with
+    ``steps``, ``NAME.pvd`` over ``NAME_steps/``; return its part of the summary."""
+    from .results import StepWriter
+
+    t0 = time.perf_counter()
+    writer = StepWriter(outdir, pvd=f"{name}.pvd", folder=f"{name}_steps") if steps else None
+    status, message, res = "ok", "", None
+    try:
+        res = prob.solve(progress=progress, on_step=writer)
+    except ConvergenceError as exc:
+        status, message, res = "not_converged", str(exc), getattr(exc, "result", None)
+    out = {"status": status, "seconds": round(time.perf_counter() - t0, 2),
+           "dofs": 3 * model.mesh.n_nodes, "mesh": model.mesh.summary()}
+    if message:
+        out["message"] = message
+    if res is not None:
+        m = res.to_meshio()
+        atomic_write(outdir / f"{name}.vtu", lambda p: m.write(p, file_format="vtu"))
+        out["load_factor"] = float(res.load_factor)
+        out["metrics"] = metrics_fn(model, res)
+        its = [r.iterations for r in res.steps]
+        out["solver"] = {"steps": len(its), "newton_iterations": int(sum(its)), "per_step": its}
+    return out
+
+
+def run_scenario(scenario, outdir, progress: bool = False) -> dict:
+    """Solve ``scenario`` (a :class:`~fesolver.scenario.Scenario`) and write into ``outdir``: ``foot.vtu``,
+    ``knee.vtu`` (with ``output.steps`` also ``foot.pvd`` / ``knee.pvd`` series), ``scenario.json`` (the
+    expanded scenario), ``summary.json`` (the chain's loads with their sources, the headline metrics of each
+    sub-model, status, solver statistics and timings) and ``report.md``. Returns the summary.
+
+    ``gait.instant = "stance_phase"`` solves ``gait.samples`` instants; the files then carry the sample
+    number (``foot_03.vtu``), ``foot.pvd``/``knee.pvd`` run over the stance phase and ``stance.csv`` holds one
+    row of headline numbers per sample."""
+    from .chain import chain_loads, stance_phase
+
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    exp = json.dumps(scenario.expanded(), indent=2, default=_jsonable)
+    atomic_write(outdir / "scenario.json", lambda p: Path(p).write_text(exp))
+    phase = scenario["gait.instant"] == "stance_phase"
+    samples = stance_phase(scenario) if phase else [chain_loads(scenario)]
+    which = scenario["output.models"]
+    steps = scenario["output.steps"] and not phase
+    summary: dict = {"scenario": scenario.title, "source": str(scenario.path), "units": UNITS,
+                     "fesolver": _version()}
+    foot_parts = None
+    runs = []
+    series: dict[str, list] = {"foot": [], "knee": []}
+    for i, loads in enumerate(samples):
+        tag = f"_{i:02d}" if phase else ""
+        part: dict = {"chain": loads.to_dict()}
+        if which in ("both", "foot"):
+            if foot_parts is None:
+                foot_parts = build_foot_models(scenario)
+            model, prob = foot_problem(scenario, loads.foot, *foot_parts)
+            part["foot"] = _solve(f"foot{tag}", model, prob, outdir, steps, progress, foot_metrics)
+            part["foot"]["model"] = _params(foot_parts)
+            series["foot"].append((loads.phase, f"foot{tag}.vtu"))
+            _add_ratios(part["foot"], loads.foot.body_weight_N)
+        if which in ("both", "knee"):
+            knee = build_knee_model(scenario, loads.knee)
+            model, prob = knee_problem(scenario, loads.knee, knee)
+            part["knee"] = _solve(f"knee{tag}", model, prob, outdir, steps, progress, knee_metrics)
+            part["knee"]["model"] = {k: v for k, v in knee.params.items() if _plain(v)}
+            series["knee"].append((loads.phase, f"knee{tag}.vtu"))
+        runs.append(part)
+    if phase:
+        summary["stance"] = runs
+        for name, entries in series.items():
+            if entries:
+                _write_pvd(outdir / f"{name}.pvd", entries, "timestep = stance phase (0 = heel strike)")
+        _write_stance_csv(outdir / "stance.csv", runs)
+    else:
+        summary.update(runs[0])
+    states = [r[k]["status"] for r in runs for k in ("foot", "knee") if k in r]
+    summary["status"] = "ok" if all(s == "ok" for s in states) else next(s for s in states if s != "ok")
+    summary["seconds"] = round(time.perf_counter() - t0, 2)
+    text = json.dumps(summary, indent=2, default=_jsonable)
+    atomic_write(outdir / "summary.json", lambda p: Path(p).write_text(text))
+    rep = report(summary)
+    atomic_write(outdir / "report.md", lambda p: Path(p).write_text(rep))
+    return summary
+
+
+def _add_ratios(part: dict, bw: float) -> None:
+    fas = part.get("metrics", {}).get("fascia")
+    if fas is not None:
+        fas["total_tension_BW"] = fas["total_tension_N"] / bw
+
+
+def _plain(v) -> bool:
+    return isinstance(v, (int, float, str, bool)) or v is None
+
+
+def _params(parts) -> dict:
+    foot, insole = parts
+    out = {k: v for k, v in foot.params.items() if _plain(v)}
+    if insole is not None:
+        out["insole"] = {k: v for k, v in insole.params.items() if _plain(v)}
+    return out
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _write_pvd(path: Path, entries, comment: str) -> None:
+    rows = "\n".join(f'    <DataSet timestep="{t:.6g}" group="" part="0" file="{f}"/>' for t, f in entries)
+    text = ('<?xml version="1.0"?>\n'
+            f"<!-- fesolver scenario series; {comment}; units: mm, N, MPa -->\n"
+            '<VTKFile type="Collection" version="0.1" byte_order="LittleEndian">\n'
+            f"  <Collection>\n{rows}\n  </Collection>\n</VTKFile>\n")
+    atomic_write(path, lambda p: Path(p).write_text(text))
+
+
+#: the headline numbers, as (label, path in a run's summary, unit), for report.md and stance.csv
+HEADLINE = (
+    ("ground force", ("chain", "foot", "ground_force_N"), "N"),
+    ("plantar fascia tension", ("foot", "metrics", "fascia", "total_tension_N"), "N"),
+    ("plantar fascia tension / BW", ("foot", "metrics", "fascia", "total_tension_BW"), "-"),
+    ("plantar fascia peak fibre stress", ("foot", "metrics", "fascia", "peak_fibre_stress_MPa"), "MPa"),
+    ("peak plantar pressure", ("foot", "metrics", "plantar", "peak_pressure_kPa"), "kPa"),
+    ("peak heel pressure", ("foot", "metrics", "plantar", "peak_heel_pressure_kPa"), "kPa"),
+    ("plantar contact area", ("foot", "metrics", "plantar", "contact_area_mm2"), "mm^2"),
+    ("heel-pad peak von Mises", ("foot", "metrics", "heel_pad_peak_von_mises_MPa"), "MPa"),
+    ("knee compressive force", ("chain", "knee", "compressive_force_N"), "N"),
+    ("medial tibial cartilage peak pressure", ("knee", "metrics", "medial", "peak_pressure_MPa"), "MPa"),
+    ("lateral tibial cartilage peak pressure", ("knee", "metrics", "lateral", "peak_pressure_MPa"), "MPa"),
+    ("medial contact area", ("knee", "metrics", "medial", "contact_area_mm2"), "mm^2"),
+    ("lateral contact area", ("knee", "metrics", "lateral", "contact_area_mm2"), "mm^2"),
+    ("medial share (contact)", ("knee", "metrics", "medial_share"), "-"),
+    ("tibial rotation (+ internal)", ("chain", "knee", "tibial_rotation_deg"), "deg"),
+)
+
+
+def headline(run: dict) -> dict:
+    """``{label [unit]: value}`` of :data:`HEADLINE` found in one run's summary (missing ones left out)."""
+    out = {}
+    for label, path, unit in HEADLINE:
+        v = run
+        for k in path:
+            v = v.get(k) if isinstance(v, dict) else None
+        if isinstance(v, (int, float)):
+            out[f"{label} [{unit}]"] = float(v)
+    return out
+
+
+def _write_stance_csv(path: Path, runs) -> None:
+    import csv
+    import io
+
+    rows = [{"phase": r["chain"]["phase"], **headline(r)} for r in runs]
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=keys)
+    w.writeheader()
+    w.writerows(rows)
+    atomic_write(path, lambda p: Path(p).write_text(buf.getvalue()))
+
+
+def report(summary: dict) -> str:
+    """The human-readable report (Markdown) of a run's summary."""
+    lines = [f"# {summary['scenario']}", "", f"status: **{summary['status']}**, {summary['seconds']:.1f} s "
+             f"(fesolver {summary['fesolver']}); units: mm, N, MPa (pressures also kPa)", ""]
+    runs = summary.get("stance") or [summary]
+    for r in runs:
+        if "stance" in summary:
+            lines += [f"## stance phase {r['chain']['phase']:.2f}", ""]
+        c = r["chain"]
+        lines.append(f"gait instant: {c['instant']}, side: {c['side']}; body weight "
+                     f"{c['foot']['body_weight_N']:.0f} N")
+        lines += ["", "| quantity | value |", "|---|---|"]
+        lines += [f"| {k} | {v:.4g} |" for k, v in headline(r).items()]
+        for part in ("foot", "knee"):
+            if part in r:
+                p = r[part]
+                sol = p.get("solver", {})
+                lines.append(f"| {part} solve | {p['status']}, {sol.get('steps', 0)} load steps, "
+                             f"{sol.get('newton_iterations', 0)} Newton iterations, {p['dofs']} DOFs, "
+                             f"{p['seconds']:.1f} s |")
+                if p.get("message"):
+                    lines.append(f"| {part} message | {p['message']} |")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def _jsonable(v):
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, (np.floating, np.integer, np.bool_)):
+        return v.item()
+    if isinstance(v, Path):
+        return str(v)
+    raise TypeError(f"not JSON-serialisable: {type(v).__name__}")
