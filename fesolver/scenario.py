@@ -46,8 +46,8 @@ class _ScenarioTable(_Table):
 
 @dataclass(frozen=True)
 class Key:
-    """One scenario key: kind (``number``, ``integer``, ``string``, ``boolean``, ``path``), default (``None``:
-    optional, absent unless given), bounds (inclusive), choices, unit and meaning."""
+    """One scenario key: kind (``number``, ``integer``, ``string``, ``boolean``, ``path``, ``mapping``),
+    default (``None``: optional, absent unless given), bounds (inclusive), choices, unit and meaning."""
 
     kind: str
     default: Any = None
@@ -70,9 +70,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "foot_length_mm": _n(260.0, 180.0, 330.0, "mm", "heel to toe tip"),
         "arch_height_mm": _n(15.0, 3.0, 30.0, "mm", "medial arch: ~5 flat, ~15 normal, ~25 high-arched"),
         "heel_pad_thickness_mm": _n(18.0, 8.0, 30.0, "mm", "unloaded heel-pad thickness"),
-        "foot_mesh": Key("path", doc="a user's foot volume mesh (any meshio format) instead of the parametric "
-                                     "foot; its regions must carry the names the foot model uses"),
+        "foot_mesh": Key("path", doc="a user's foot volume mesh (any meshio format or an FEBio .feb) instead "
+                                     "of the parametric foot (docs/models.md, User meshes)"),
+        "foot_mesh_regions": Key("mapping", doc="region name in foot_mesh -> foot model region, e.g. "
+                                                "{ Calc = \"calcaneus\" }"),
         "knee_mesh": Key("path", doc="a user's knee volume mesh instead of the parametric knee"),
+        "knee_mesh_regions": Key("mapping", doc="region name in knee_mesh -> knee model region"),
     },
     "gait": {
         "instant": Key("string", "midstance", choices=GAIT_INSTANTS,
@@ -140,6 +143,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "max_step": _n(0.25, 1e-4, 1.0, "-", "largest load-factor increment"),
         "min_step": _n(1e-4, 1e-8, 0.5, "-", "give up below this increment"),
         "max_iterations": Key("integer", 25, 2, 200, None, "", "Newton iterations per step"),
+        "tolerance": _n(1e-6, 1e-12, 1e-3, "-", "Newton converged at residual <= tolerance x load norm and energy "
+                        "<= tolerance^2 x the step's first"),
         "linear": Key("string", "auto", choices=("auto", "pardiso", "cholmod", "scipy", "amg")),
     },
     "output": {
@@ -289,15 +294,21 @@ def _value(t: _Table, k: str, spec: Key, path: Path):
         if not p.is_file():
             t.fail(f"{t.key(k)} = {v!r}: no such file ({p})")
         return p
+    if spec.kind == "mapping":
+        v = t.get(k, "table")
+        if v is None:
+            return None
+        bad = {a: b for a, b in v.items() if not isinstance(b, str)}
+        if bad:
+            t.fail(f"{t.key(k)} maps region names to region names (strings), got {bad}")
+        return dict(v)
     raise AssertionError(spec.kind)
 
 
 def _chain_overrides(t: _Table) -> dict[str, float]:
     """``[chain]``: coefficient name -> value, each checked against :data:`fesolver.chain.COEFFICIENTS`."""
-    try:
-        from .chain import COEFFICIENTS
-    except ImportError:  # the chain module is not there yet: no coefficient can be overridden
-        COEFFICIENTS = {}
+    from .chain import COEFFICIENTS
+
     out = {}
     for k in list(t.data):
         if k not in COEFFICIENTS:

@@ -49,7 +49,8 @@ log = logging.getLogger(__name__)
 def _newton(scenario) -> NewtonOptions:
     s = scenario.section("solver")
     return NewtonOptions(initial_step=s["initial_step"], max_step=s["max_step"], min_step=s["min_step"],
-                         max_iterations=s["max_iterations"])
+                         max_iterations=s["max_iterations"], rtol_residual=s["tolerance"],
+                         rtol_energy=s["tolerance"] ** 2)
 
 
 def _solver(scenario):
@@ -85,7 +86,8 @@ def build_foot_models(scenario):
     if s.section("subject").get("foot_mesh"):
         from .models.user import load_user_model
 
-        foot = load_user_model("foot", s.section("subject")["foot_mesh"])
+        sub = s.section("subject")
+        foot = load_user_model("foot", sub["foot_mesh"], mapping=sub.get("foot_mesh_regions"))
     else:
         arch = s["subject.arch_height_mm"] * (1.0 - s["foot.arch_flattening"])
         foot = cached_build(build_foot, length=s["subject.foot_length_mm"], arch_height=max(arch, 0.0),
@@ -175,7 +177,8 @@ def build_knee_model(scenario, kl):
     if s.section("subject").get("knee_mesh"):
         from .models.user import load_user_model
 
-        return load_user_model("knee", s.section("subject")["knee_mesh"])
+        return load_user_model("knee", s.section("subject")["knee_mesh"],
+                               mapping=s.section("subject").get("knee_mesh_regions"))
     # the structured knee builds in about a second: not cached
     return build_knee(flexion_deg=float(kl.flexion_deg), varus_valgus_deg=float(kl.varus_valgus_deg),
                       menisci=bool(s["mesh.menisci"]), mesh=s["mesh.level"])

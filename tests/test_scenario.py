@@ -119,3 +119,13 @@ def test_flatten_roundtrip_and_schema_table():
     for sec, keys in SCHEMA.items():
         for k in keys:
             assert f"`{sec}.{k}`" in table
+
+
+def test_docs_key_table_matches_the_schema():
+    """docs/scenarios.md carries the generated key table; regenerate it when the schema changes."""
+    from pathlib import Path
+
+    from fesolver.scenario import schema_table
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "scenarios.md").read_text()
+    assert schema_table() in doc, "docs/scenarios.md is stale: paste the output of `fesolver scenario-keys`"

@@ -49,6 +49,13 @@ class ElementType:
     def n_nodes(self) -> int:
         return self.ref_nodes.shape[0]
 
+    def __reduce__(self):
+        # element types are singletons compared by identity: pickling and deep copies (e.g. of a cached
+        # model) must give back the registered instance, not a new one
+        from . import get_element
+
+        return get_element, (self.name,)
+
     def shape(self, xi: np.ndarray) -> np.ndarray:
         """Shape functions at reference points ``xi (nqp, dim)`` -> ``(nqp, nen)``."""
         return self.shape_fn(np.atleast_2d(np.asarray(xi, dtype=np.float64)))

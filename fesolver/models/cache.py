@@ -4,8 +4,8 @@ Building the parametric foot takes 15-30 s (gmsh OCC booleans and meshing) while
 a few seconds; batches and tests build the same few feet again and again. :func:`cached_build` keeps each
 built :class:`~fesolver.models.AnatomicalModel` in ``$FESOLVER_CACHE`` (default ``~/.cache/fesolver``) under
 ``models/<builder>-<key>.pickle``, the key a SHA-256 of the builder's name, its arguments, the fesolver version
-and the source text of the ``fesolver.models`` package and of the mesh module (so editing a builder
-invalidates its entries). ``FESOLVER_CACHE=off`` disables it.
+and the source text of the ``fesolver.models`` and ``fesolver.elements`` packages and of the mesh module (so
+editing a builder invalidates its entries). ``FESOLVER_CACHE=off`` disables it.
 
 The files are Python pickles written by this process's own user into that folder (written to a temporary
 file, then renamed, so a killed run leaves no partial entry); a corrupt or unreadable entry is rebuilt. Only
@@ -43,7 +43,8 @@ def _source_hash() -> str:
 
         h = hashlib.sha256(__version__.encode())
         here = Path(__file__).resolve().parent
-        for p in sorted(here.glob("*.py")) + [here.parent / "mesh.py"]:
+        files = sorted(here.glob("*.py")) + sorted((here.parent / "elements").glob("*.py")) + [here.parent / "mesh.py"]
+        for p in files:
             h.update(p.name.encode())
             h.update(p.read_bytes())
         _SOURCE_HASH = h.hexdigest()

@@ -1,0 +1,189 @@
+"""`fesolver run`: every shipped scenario solves on the coarse mesh, balances its loads and writes its files; the
+directions the literature reports come out of the finite-element solves.
+
+Each scenario is solved once per session (``RUNS`` caches the summaries); the direction tests compare them.
+Foot builds are cached on disk by :func:`fesolver.models.cache.cached_build`, so only the first run of each
+foot shape pays for gmsh.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import meshio
+import numpy as np
+import pytest
+
+from fesolver.cli import main
+from fesolver.scenario import load_scenario
+from fesolver.simulate import ground_normal, headline, run_scenario
+
+pytest.importorskip("gmsh")
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+SHIPPED = ["standing", "midstance", "overpronation", "supination", "antalgic_knee", "antalgic_heel",
+           "overpronation_medial_post", "flat_foot_arch_support", "lateral_wedge"]
+RUNS: dict = {}
+
+
+def run(tmp_path_factory, name: str, **overrides) -> tuple[dict, Path]:
+    """Summary and output folder of scenario ``name`` with dotted-key ``overrides`` (solved once)."""
+    key = (name, tuple(sorted(overrides.items())))
+    if key not in RUNS:
+        out = tmp_path_factory.mktemp(name)
+        s = load_scenario(SCENARIOS / f"{name}.toml", overrides=overrides)
+        RUNS[key] = (run_scenario(s, out), out)
+    return RUNS[key]
+
+
+def test_every_scenario_file_is_shipped_and_valid():
+    files = sorted(p.stem for p in SCENARIOS.glob("*.toml"))
+    assert set(SHIPPED) <= set(files), f"missing {set(SHIPPED) - set(files)}"
+    for name in files:
+        load_scenario(SCENARIOS / f"{name}.toml")  # raises on any error
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_scenario(tmp_path_factory, name):
+    """Solves to the end, writes every file, and the contact forces balance the chain's loads."""
+    s, out = run(tmp_path_factory, name)
+    assert s["status"] == "ok", s
+    for f in ("foot.vtu", "knee.vtu", "summary.json", "report.md", "scenario.json"):
+        assert (out / f).is_file(), f
+    assert json.loads((out / "summary.json").read_text())["status"] == "ok"
+    assert json.loads((out / "scenario.json").read_text())["title"] == s["scenario"]
+    assert not list(out.glob(".*")), "temporary files left behind"
+    foot, knee, chain = s["foot"], s["knee"], s["chain"]
+    # foot: the plantar contact carries the vertical load (talar force + Achilles), along the ground normal
+    n = ground_normal(chain["foot"]["ground_tilt_deg"], chain["foot"]["foot_pitch_deg"], chain["side"])
+    fz = foot["metrics"]["plantar"]["force_N"] * n[2]
+    assert fz == pytest.approx(chain["foot"]["ground_force_N"], rel=2e-3)
+    fas = foot["metrics"]["fascia"]
+    assert fas["total_tension_N"] > 0.0 and fas["peak_fibre_stress_MPa"] > 0.0
+    assert foot["metrics"]["plantar"]["peak_pressure_kPa"] > 0.0
+    # knee: the two plateaus carry the compressive force
+    km = knee["metrics"]
+    total = km["medial"]["force_N"] + km["lateral"]["force_N"]
+    assert total == pytest.approx(chain["knee"]["compressive_force_N"], rel=2e-3)
+    assert 0.0 < km["medial_share"] < 1.0
+    # fields for the viewers
+    m = meshio.read(out / "foot.vtu")
+    assert {"displacement", "von_mises"} <= set(m.point_data)
+    assert "fibre_stress" in m.cell_data
+    assert any("contact_pressure" in k for k in m.point_data)
+    report = (out / "report.md").read_text()
+    assert "plantar fascia tension [N]" in report and "medial tibial cartilage peak pressure [MPa]" in report
+    assert set(headline(s)) >= {"plantar fascia tension [N]", "peak heel pressure [kPa]", "medial share (contact) [-]"}
+
+
+def test_pronation_raises_fascia_tension_and_tibial_internal_rotation(tmp_path_factory):
+    """Overpronation (8 deg eversion) against the neutral foot at midstance: more fascia tension (the tilted
+    ground loads the medial column and flattens the arch in the solve) and more tibial internal rotation."""
+    neutral, _ = run(tmp_path_factory, "midstance")
+    pron, _ = run(tmp_path_factory, "overpronation")
+    t0 = neutral["foot"]["metrics"]["fascia"]["total_tension_N"]
+    t1 = pron["foot"]["metrics"]["fascia"]["total_tension_N"]
+    print(f"\nfascia tension: neutral {t0:.1f} N, pronated {t1:.1f} N ({100 * (t1 / t0 - 1):+.1f} %)")
+    assert t1 > t0
+    assert pron["chain"]["knee"]["tibial_rotation_deg"] > neutral["chain"]["knee"]["tibial_rotation_deg"]
+
+
+def test_arch_support_lowers_fascia_strain_and_heel_pressure(tmp_path_factory):
+    """The flat foot standing on the arch-support insert against the same foot barefoot."""
+    bare, _ = run(tmp_path_factory, "flat_foot_arch_support", **{"orthotic.type": "none", "output.models": "foot"})
+    insert, _ = run(tmp_path_factory, "flat_foot_arch_support")
+    fb, fi = bare["foot"]["metrics"], insert["foot"]["metrics"]
+    print(f"\nfascia peak stretch: bare {fb['fascia']['peak_fibre_stretch']:.4f}, insert "
+          f"{fi['fascia']['peak_fibre_stretch']:.4f}; fascia tension {fb['fascia']['total_tension_N']:.1f} -> "
+          f"{fi['fascia']['total_tension_N']:.1f} N; peak heel pressure {fb['plantar']['peak_heel_pressure_kPa']:.0f}"
+          f" -> {fi['plantar']['peak_heel_pressure_kPa']:.0f} kPa")
+    assert fi["fascia"]["peak_fibre_stretch"] < fb["fascia"]["peak_fibre_stretch"]
+    assert fi["plantar"]["peak_heel_pressure_kPa"] < fb["plantar"]["peak_heel_pressure_kPa"]
+
+
+def test_lateral_wedge_lowers_the_medial_knee_share(tmp_path_factory):
+    neutral, _ = run(tmp_path_factory, "midstance")
+    wedge, _ = run(tmp_path_factory, "lateral_wedge")
+    m0, m1 = neutral["knee"]["metrics"], wedge["knee"]["metrics"]
+    print(f"\nmedial share: neutral {m0['medial_share']:.3f}, lateral wedge {m1['medial_share']:.3f}; medial peak "
+          f"{m0['medial']['peak_pressure_MPa']:.2f} -> {m1['medial']['peak_pressure_MPa']:.2f} MPa")
+    assert m1["medial_share"] < m0["medial_share"]
+    assert m1["medial"]["peak_pressure_MPa"] < m0["medial"]["peak_pressure_MPa"]
+
+
+def test_antalgic_knee_pain_unloads_the_painful_knee_and_loads_the_other(tmp_path_factory):
+    """Loading response: the painful knee's cartilage pressure falls below the pain-free gait's and the
+    contralateral knee's rises above it."""
+    free, _ = run(tmp_path_factory, "antalgic_knee", **{"antalgic.painful_joint": "none", "output.models": "knee"})
+    painful, _ = run(tmp_path_factory, "antalgic_knee")
+    other, _ = run(tmp_path_factory, "antalgic_knee", **{"antalgic.painful_side": "other", "output.models": "knee"})
+
+    def peak(s):
+        k = s["knee"]["metrics"]
+        return max(k["medial"]["peak_pressure_MPa"], k["lateral"]["peak_pressure_MPa"])
+
+    print(f"\npeak tibial cartilage pressure: pain-free {peak(free):.2f}, painful leg {peak(painful):.2f}, "
+          f"contralateral leg {peak(other):.2f} MPa")
+    assert peak(painful) < peak(free) < peak(other)
+
+
+def test_cli_run_bad_scenario_writes_nothing(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(f'extends = "{(SCENARIOS / "standing.toml").as_posix()}"\n[foot]\neversion_deg = 40\n')
+    out = tmp_path / "out"
+    assert main(["run", str(bad), "-o", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "bad.toml" in err and "foot.eversion_deg" in err and "40" in err
+    assert not out.exists()
+    assert main(["run", str(SCENARIOS / "standing.toml"), "-o", str(out), "--set", "foot.nonsense=1", "-q"]) == 2
+    assert "nonsense" in capsys.readouterr().err and not out.exists()
+    assert main(["run", str(SCENARIOS / "standing.toml"), "-o", str(out), "--set", "novalue", "-q"]) == 2
+
+
+def test_cli_run_writes_report(tmp_path, capsys):
+    """`fesolver run` end to end (knee only, to keep it short): exit 0, JSON line on stdout, report on stderr."""
+    out = tmp_path / "o"
+    rc = main(["run", str(SCENARIOS / "standing.toml"), "-o", str(out), "--set", 'output.models="knee"',
+               "--set", "knee.compressive_force_N=500"])
+    cap = capsys.readouterr()
+    assert rc == 0
+    line = json.loads(cap.out.strip().splitlines()[-1])
+    assert line["status"] == "ok" and Path(line["summary"]).is_file()
+    assert "medial tibial cartilage peak pressure" in cap.err
+    s = json.loads((out / "summary.json").read_text())
+    assert s["chain"]["knee"]["compressive_force_N"] == 500.0 and "foot" not in s
+
+
+@pytest.mark.slow
+def test_stance_phase_series(tmp_path):
+    """gait.instant = stance_phase: one solve per sample, a .pvd over the phase and stance.csv."""
+    s = load_scenario(SCENARIOS / "midstance.toml", overrides={"gait.instant": "stance_phase", "gait.samples": 3,
+                                                              "output.models": "knee"})
+    summary = run_scenario(s, tmp_path)
+    assert summary["status"] == "ok" and len(summary["stance"]) == 3
+    assert (tmp_path / "knee.pvd").is_file() and (tmp_path / "knee_02.vtu").is_file()
+    rows = (tmp_path / "stance.csv").read_text().splitlines()
+    assert len(rows) == 4 and rows[0].startswith("phase")
+    forces = [r["chain"]["knee"]["compressive_force_N"] for r in summary["stance"]]
+    assert len(set(np.round(forces, 6))) == 3
+
+
+def test_user_knee_mesh_in_a_scenario(tmp_path):
+    """subject.knee_mesh: a knee mesh file (here the parametric knee written by meshes/build_knee.py) replaces
+    the parametric knee; the solve balances the chain's load."""
+    import subprocess
+    import sys
+
+    mesh = tmp_path / "my_knee.msh"
+    subprocess.run([sys.executable, str(SCENARIOS.parent / "meshes" / "build_knee.py"), "--mesh", "coarse",
+                    "--no-menisci", "-o", str(mesh)], check=True, capture_output=True)
+    sc = tmp_path / "user.toml"
+    sc.write_text(f'extends = "{(SCENARIOS / "standing.toml").as_posix()}"\n[subject]\nknee_mesh = "my_knee.msh"\n'
+                  '[output]\nmodels = "knee"\n')
+    s = run_scenario(load_scenario(sc), tmp_path / "out")
+    assert s["status"] == "ok"
+    km = s["knee"]["metrics"]
+    assert km["medial"]["force_N"] + km["lateral"]["force_N"] == pytest.approx(
+        s["chain"]["knee"]["compressive_force_N"], rel=2e-3)
+    assert s["knee"]["model"]["source"].endswith("my_knee.msh")
