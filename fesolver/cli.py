@@ -150,6 +150,38 @@ def _scenario_keys(args) -> int:
     return EXIT_OK
 
 
+def _render(args) -> int:
+    from . import viz
+
+    limits = viz.shared_limits([args.result, *args.clim_from]) if args.clim_from else None
+    done = viz.render(args.result, args.output, limits=limits, views=args.views or viz.VIEWS)
+    print(json.dumps({name: {"file": str(v.file), "clims": v.clims} for name, v in done.items()}))
+    return EXIT_OK
+
+
+def _compare(args) -> int:
+    from . import viz
+
+    out = viz.compare(args.a, args.b, args.output, views=args.views or viz.VIEWS)
+    print(json.dumps({"compare_md": str(out["markdown"]), "metrics_png": str(out["metrics_png"]),
+                      "views": {k: str(v) for k, v in out["views"].items()}}))
+    return EXIT_OK
+
+
+def _view(args) -> int:
+    from . import viz
+
+    viz.view(args.result, args.view)
+    return EXIT_OK
+
+
+def _export_html(args) -> int:
+    from . import viz
+
+    print(json.dumps({"html": str(viz.export_html(args.result, args.output))}))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="fesolver",
@@ -176,6 +208,29 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=_run)
     k = sub.add_parser("scenario-keys", help="print the scenario schema as a Markdown table")
     k.set_defaults(func=_scenario_keys)
+    from .viz import VIEWS
+
+    v = sub.add_parser("render", help="draw a result's views off-screen as PNGs (no display needed)")
+    v.add_argument("result", help="result folder of `fesolver run`")
+    v.add_argument("-o", "--output", help="folder for the PNGs (default RESULT/images)")
+    v.add_argument("--clim-from", nargs="+", default=[], metavar="OTHER",
+                   help="other result folders: colour limits span all of them (one scale for a batch)")
+    v.add_argument("--views", nargs="+", choices=VIEWS, help="views to draw (default: all)")
+    v.set_defaults(func=_render)
+    c = sub.add_parser("compare", help="two results side by side, difference maps, table of metric deltas")
+    c.add_argument("a", help="result folder A (reference)")
+    c.add_argument("b", help="result folder B")
+    c.add_argument("-o", "--output", default="compare", help="output folder (default ./compare)")
+    c.add_argument("--views", nargs="+", choices=VIEWS, help="views to draw (default: all)")
+    c.set_defaults(func=_compare)
+    w = sub.add_parser("view", help="interactive 3D window on a result (needs a display)")
+    w.add_argument("result", help="result folder of `fesolver run`")
+    w.add_argument("--view", default="foot_von_mises", choices=VIEWS, help="which view (default foot_von_mises)")
+    w.set_defaults(func=_view)
+    h = sub.add_parser("export-html", help="write a standalone HTML 3D viewer of a result (opens offline)")
+    h.add_argument("result", help="result folder of `fesolver run`")
+    h.add_argument("-o", "--output", help="HTML file (default RESULT/viewer.html)")
+    h.set_defaults(func=_export_html)
     return p
 
 

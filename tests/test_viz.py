@@ -1,0 +1,469 @@
+"""Pictures of results (fesolver.viz): every view renders off-screen, is not blank and maps exactly its field's
+range; shared limits span several results; the compare table's deltas are the summaries' differences; the HTML
+viewer renders the model in headless Chromium; metric curves; the CLI commands and their exit codes.
+
+Fast tests use small synthetic result folders written with meshio (the array names of ``fesolver run``); one
+slow test draws a real ``run_scenario`` result.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import meshio
+import numpy as np
+import pytest
+
+from fesolver import viz
+from fesolver.cli import main
+from fesolver.simulate import headline
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# synthetic result folders
+# ----------------------------------------------------------------------------------------------------------------
+def _grid_cells(nx, ny, nz, lo, hi, tets: bool):
+    """Points and cells of a box ``lo``-``hi`` with ``nx*ny*nz`` points: hexahedra, or each split into 6 tets."""
+    xs = [np.linspace(lo[k], hi[k], n) for k, n in enumerate((nx, ny, nz))]
+    X, Y, Z = np.meshgrid(*xs, indexing="ij")
+    pts = np.column_stack([X.ravel(), Y.ravel(), Z.ravel()])
+    idx = np.arange(nx * ny * nz).reshape(nx, ny, nz)
+    hexes = []
+    for i in range(nx - 1):
+        for j in range(ny - 1):
+            for k in range(nz - 1):
+                hexes.append([idx[i, j, k], idx[i + 1, j, k], idx[i + 1, j + 1, k], idx[i, j + 1, k],
+                              idx[i, j, k + 1], idx[i + 1, j, k + 1], idx[i + 1, j + 1, k + 1], idx[i, j + 1, k + 1]])
+    hexes = np.array(hexes)
+    if not tets:
+        return pts, hexes
+    # Kuhn split of each hex into 6 tets along the 0-6 diagonal
+    split = [(0, 1, 2, 6), (0, 2, 3, 6), (0, 3, 7, 6), (0, 7, 4, 6), (0, 4, 5, 6), (0, 5, 1, 6)]
+    return pts, np.vstack([hexes[:, list(t)] for t in split])
+
+
+def _foot(factor: float) -> meshio.Mesh:
+    pts, tets = _grid_cells(11, 6, 4, (0.0, -25.0, 0.0), (100.0, 25.0, 24.0), tets=True)
+    x, y, z = pts.T
+    c = pts[tets].mean(axis=1)
+    fascia = (c[:, 2] < 8.0) & (np.abs(c[:, 1]) < 10.0)
+    bottom = z == 0.0
+    pd = {
+        "displacement": factor * np.column_stack([0.01 * z, 0.0 * z, -0.05 * z - 0.02 * x]),
+        "von_mises": factor * (1e-3 + 0.5 * (x / 100.0) ** 3 + 0.02 * z),
+        "max_principal": factor * (0.1 * x / 100.0),
+        "min_principal": -factor * (0.2 * z / 24.0),
+        "contact_pressure": np.where(bottom, factor * 0.2 * np.exp(-(((x - 20.0) / 20.0) ** 2)), 0.0),
+        "contact_gap": np.where(bottom, 0.0, np.nan),
+        "node_id": np.arange(len(pts)),
+    }
+    fs = np.where(fascia, factor * (1.0 + 8.0 * (1.0 - c[:, 0] / 100.0)), np.nan)
+    cd = {"material": [fascia.astype(np.int64)], "fibre_stress": [fs],
+          "fibre_stretch": [np.where(fascia, 1.0 + 0.01 * fs, np.nan)],
+          "von_mises": [pd["von_mises"][tets].mean(axis=1)]}
+    return meshio.Mesh(pts, [("tetra", tets)], point_data=pd, cell_data=cd)
+
+
+def _knee(factor: float, shift: float) -> meshio.Mesh:
+    blocks = [  # (y range, z range, material, tibial top in contact)
+        ((2.0, 40.0), (1.0, 4.0), 0, False), ((2.0, 40.0), (-2.5, 0.0), 1, True),
+        ((-40.0, -2.0), (1.0, 4.0), 2, False), ((-40.0, -2.0), (-2.5, 0.0), 3, True),
+    ]
+    pts, cells, mat, top = [], [], [], []
+    off = 0
+    for (y0, y1), (z0, z1), m, tib in blocks:
+        p, h = _grid_cells(7, 7, 3, (-20.0 + shift, y0, z0), (20.0 + shift, y1, z1), tets=False)
+        pts.append(p)
+        cells.append(h + off)
+        mat.append(np.full(len(h), m))
+        top.append(np.isclose(p[:, 2], z1) & tib)
+        off += len(p)
+    pts, cells, mat, top = np.vstack(pts), np.vstack(cells), np.concatenate(mat), np.concatenate(top)
+    x, y, z = pts.T
+    centre = np.where(y > 0, 20.0, -20.0)
+    peak = np.where(y > 0, 4.0, 5.0) * factor
+    p = np.where(top, peak * np.exp(-((x - shift) ** 2 + (y - centre) ** 2) / 60.0), 0.0)
+    pd = {"displacement": factor * np.column_stack([0 * z, 0 * z, -0.1 * (z + 2.5)]),
+          "von_mises": factor * (0.1 + 0.05 * np.abs(y) / 40.0), "contact_pressure": p,
+          "contact_gap": np.where(top, 0.0, np.nan), "node_id": np.arange(len(pts))}
+    return meshio.Mesh(pts, [("hexahedron", cells)], point_data=pd, cell_data={"material": [mat]})
+
+
+def _summary(title: str, f: float) -> dict:
+    return {
+        "scenario": title, "status": "ok", "units": {"stress": "MPa"},
+        "chain": {"side": "right", "foot": {"ground_force_N": 343.35},
+                  "knee": {"compressive_force_N": 734.8, "tibial_rotation_deg": 0.0 if f == 1.0 else 5.0}},
+        "foot": {"status": "ok", "metrics": {
+            "fascia": {"total_tension_N": 115.0 * f, "total_tension_BW": 0.168 * f, "peak_fibre_stress_MPa": 9.0 * f},
+            "plantar": {"contact": "ground", "peak_pressure_kPa": 200.0 * f, "peak_heel_pressure_kPa": 200.0 * f,
+                        "contact_area_mm2": 11000.0 / f},
+            "heel_pad_peak_von_mises_MPa": 0.027 * f}},
+        "knee": {"status": "ok", "metrics": {
+            "medial": {"peak_pressure_MPa": 4.0 * f, "contact_area_mm2": 180.0, "force_N": 440.0},
+            "lateral": {"peak_pressure_MPa": 5.0 * f, "contact_area_mm2": 116.0, "force_N": 294.0},
+            "medial_share": 0.6 / f}},
+    }
+
+
+def make_result(folder: Path, title: str = "synthetic A", factor: float = 1.0, knee_shift: float = 0.0) -> Path:
+    """A result folder like ``fesolver run`` writes: foot.vtu, knee.vtu, summary.json (small, synthetic)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    _foot(factor).write(folder / "foot.vtu", file_format="vtu")
+    _knee(factor, knee_shift).write(folder / "knee.vtu", file_format="vtu")
+    (folder / "summary.json").write_text(json.dumps(_summary(title, factor)))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    base = tmp_path_factory.mktemp("results")
+    return {"a": make_result(base / "a"),
+            "b": make_result(base / "b", "synthetic B", factor=1.3),
+            "c": make_result(base / "c", "synthetic C", factor=0.8, knee_shift=3.0)}
+
+
+@pytest.fixture(scope="module")
+def rendered(results, tmp_path_factory):
+    return viz.render(results["a"], tmp_path_factory.mktemp("png"), size=(500, 350))
+
+
+def assert_not_blank(image, box=None):
+    """Some of the picture is drawn (not background) and it has many colours (a field, not a flat fill)."""
+    from PIL import Image
+
+    img = np.asarray(Image.open(image).convert("RGB")) if not isinstance(image, np.ndarray) else image
+    if box is not None:
+        h, w = img.shape[:2]
+        img = img[int(box[1] * h):int(box[3] * h), int(box[0] * w):int(box[2] * w)]
+    drawn = ~np.all(img > 245, axis=-1)
+    assert drawn.mean() > 0.05, f"only {100 * drawn.mean():.1f} % of the picture is drawn"
+    colours = np.unique(img.reshape(-1, 3), axis=0)
+    assert len(colours) > 40, f"only {len(colours)} colours"
+
+
+def _range(v, positive=False):
+    v = np.asarray(v, dtype=float)
+    v = v[np.isfinite(v)]
+    if positive:
+        v = v[v > 0]
+    return (v.min(), v.max())
+
+
+def _expected_ranges(folder: Path) -> dict:
+    """Each drawn field's range computed straight from the VTU files (what the colour bar must span)."""
+    foot, knee = meshio.read(folder / "foot.vtu"), meshio.read(folder / "knee.vtu")
+    fs = foot.cell_data["fibre_stress"][0]
+    tets = foot.cells[0].data
+    body_pts = np.unique(tets[~np.isfinite(fs)])
+    gap = foot.point_data["contact_gap"]
+    kmat = knee.cell_data["material"][0]
+    kgap = knee.point_data["contact_gap"]
+    hexes = knee.cells[0].data
+    plateau_regions = np.unique(kmat[np.isfinite(kgap[hexes]).any(axis=1)])
+    plateau_pts = np.unique(hexes[np.isin(kmat, plateau_regions)])
+    return {
+        "foot.von_mises": _range(foot.point_data["von_mises"][body_pts], positive=True),
+        "foot.fascia_fibre_stress": _range(fs),
+        "foot.plantar_pressure_kPa": _range(1e3 * foot.point_data["contact_pressure"][np.isfinite(gap)]),
+        "knee.contact_pressure": _range(knee.point_data["contact_pressure"][plateau_pts]),
+        "foot.displacement": _range(np.linalg.norm(foot.point_data["displacement"], axis=1)),
+        "knee.displacement": _range(np.linalg.norm(knee.point_data["displacement"], axis=1)),
+    }
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# render
+# ----------------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", viz.VIEWS)
+def test_view_is_drawn_and_colours_span_its_field(name, rendered, results):
+    v = rendered[name]
+    assert v.file.is_file() and v.file.stat().st_size > 5000
+    assert_not_blank(v.file)
+    expected = _expected_ranges(results["a"])
+    assert v.clims, "no field drawn"
+    for key, clim in v.clims.items():
+        assert clim == pytest.approx(expected[key], rel=1e-6, abs=1e-12), key
+
+
+def test_views_mark_the_peaks(results):
+    """The plantar peak label carries the peak in kPa; the plateau labels the medial and lateral peaks."""
+    res = viz.load_result(results["a"])
+    plantar = viz._scene(res, "plantar_pressure", {})
+    (_, text), = plantar.labels
+    peak = 1e3 * meshio.read(results["a"] / "foot.vtu").point_data["contact_pressure"].max()
+    assert text == f"peak {peak:.4g} kPa"
+    knee = viz._scene(res, "tibial_plateaus", {})
+    k = meshio.read(results["a"] / "knee.vtu")
+    p, y = k.point_data["contact_pressure"], k.points[:, 1]
+    assert [t for _, t in knee.labels] == [f"medial peak {p[y > 0].max():.3g} MPa",
+                                           f"lateral peak {p[y < 0].max():.3g} MPa"]
+    deformed = viz._scene(res, "knee_deformed", {})
+    assert "displacements x" in deformed.title or "true scale" in deformed.title
+
+
+def test_region_names_from_the_summary_are_used(results, tmp_path):
+    """With ``summary[model]["regions"]`` (names in material order) the plateau and its sides come from the
+    names: here the 'medial' regions are put at y < 0, so the medial peak is the one at y < 0."""
+    d = tmp_path / "named"
+    shutil.copytree(results["a"], d)
+    s = json.loads((d / "summary.json").read_text())
+    s["knee"]["regions"] = ["femoral_cartilage_lateral", "tibial_cartilage_lateral", "femoral_cartilage_medial",
+                            "tibial_cartilage_medial"]
+    s["foot"]["regions"] = ["soft_tissue", "fascia_ray1"]
+    (d / "summary.json").write_text(json.dumps(s))
+    res = viz.load_result(d)
+    k = meshio.read(d / "knee.vtu")
+    p, y = k.point_data["contact_pressure"], k.points[:, 1]
+    scene = viz._scene(res, "tibial_plateaus", {})
+    assert [t for _, t in scene.labels] == [f"medial peak {p[y < 0].max():.3g} MPa",
+                                            f"lateral peak {p[y > 0].max():.3g} MPa"]
+    fs = meshio.read(d / "foot.vtu").cell_data["fibre_stress"][0]
+    assert viz._fascia_cells(res, res.grid("foot")).tolist() == np.flatnonzero(np.isfinite(fs)).tolist()
+
+
+def test_truss_fascia_is_drawn_from_its_axial_stress(tmp_path):
+    """``mesh.fascia = "truss"``: the fascia is line cells with ``axial_stress``; the view colours them by it."""
+    d = make_result(tmp_path / "truss")
+    m = meshio.read(d / "foot.vtu")
+    tets = m.cells[0].data
+    bottom = np.flatnonzero(m.points[:, 2] == 0.0)[:6]
+    lines = np.column_stack([bottom[:-1], bottom[1:]])
+    n_t, n_l = len(tets), len(lines)
+    nan_t, nan_l = np.full(n_t, np.nan), np.full(n_l, np.nan)
+    cd = {"material": [m.cell_data["material"][0] * 0, np.full(n_l, -1)],
+          "fibre_stress": [nan_t, nan_l], "fibre_stretch": [nan_t, nan_l],
+          "von_mises": [m.cell_data["von_mises"][0], nan_l],
+          "axial_stress": [nan_t, np.linspace(1.0, 12.0, n_l)], "axial_force": [nan_t, np.linspace(10, 120, n_l)]}
+    meshio.Mesh(m.points, [("tetra", tets), ("line", lines)], point_data=m.point_data, cell_data=cd).write(
+        d / "foot.vtu", file_format="vtu")
+    done = viz.render(d, tmp_path / "png", views=["foot_von_mises", "plantar_pressure"], size=(400, 300))
+    assert done["foot_von_mises"].clims["foot.fascia_fibre_stress"] == pytest.approx((1.0, 12.0))
+    assert_not_blank(done["plantar_pressure"].file)
+
+
+def test_shared_limits_span_all_results(results, tmp_path):
+    lim = viz.shared_limits([results["a"], results["b"]])
+    ea, eb = _expected_ranges(results["a"]), _expected_ranges(results["b"])
+    for key in ea:
+        assert lim[key] == pytest.approx((min(ea[key][0], eb[key][0]), max(ea[key][1], eb[key][1]))), key
+    done = viz.render(results["a"], tmp_path, limits=lim, views=["plantar_pressure", "tibial_plateaus"],
+                      size=(400, 300))
+    assert done["plantar_pressure"].clims["foot.plantar_pressure_kPa"] == pytest.approx(
+        lim["foot.plantar_pressure_kPa"])
+    assert done["tibial_plateaus"].clims["knee.contact_pressure"] == pytest.approx(lim["knee.contact_pressure"])
+
+
+def test_nice_scale():
+    assert viz.nice_scale(14.0, 300.0) == 1.0
+    assert viz.nice_scale(0.81, 100.0) == 5.0
+    assert viz.nice_scale(0.01, 100.0) == 500.0
+    assert viz.nice_scale(0.0, 100.0) == 1.0
+
+
+def test_offscreen_picks_egl_without_display(monkeypatch):
+    import ctypes.util
+
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "VTK_DEFAULT_OPENGL_WINDOW"):
+        monkeypatch.delenv(var, raising=False)
+    if ctypes.util.find_library("EGL"):
+        assert viz.offscreen() == "vtkEGLRenderWindow"
+    monkeypatch.delenv("VTK_DEFAULT_OPENGL_WINDOW", raising=False)
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
+    with pytest.raises(viz.RenderError, match="xvfb-run"):
+        viz.offscreen()
+
+
+def test_missing_result_is_an_input_error(tmp_path, capsys):
+    with pytest.raises(viz.RenderError, match="not a result folder"):
+        viz.load_result(tmp_path / "nope")
+    assert main(["render", str(tmp_path), "-o", str(tmp_path / "png")]) == 2
+    assert "no foot.vtu or knee.vtu" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# compare
+# ----------------------------------------------------------------------------------------------------------------
+def test_compare_table_deltas_are_the_summaries_differences(results, tmp_path):
+    out = viz.compare(results["a"], results["b"], tmp_path, views=["plantar_pressure"], size=(400, 300))
+    ha = headline(json.loads((results["a"] / "summary.json").read_text()))
+    hb = headline(json.loads((results["b"] / "summary.json").read_text()))
+    rows = {r["metric"]: r for r in out["table"]}
+    assert set(rows) == set(ha) | set(hb)
+    for k, r in rows.items():
+        assert r["a"] == ha[k] and r["b"] == hb[k]
+        assert r["delta"] == pytest.approx(hb[k] - ha[k])
+        if ha[k] != 0.0:
+            assert r["delta_pct"] == pytest.approx(100.0 * (hb[k] - ha[k]) / abs(ha[k]))
+        else:
+            assert r["delta_pct"] is None
+    # compare.md holds the same numbers (4 significant digits)
+    md = out["markdown"].read_text()
+    for k, r in rows.items():
+        line = next(ln for ln in md.splitlines() if ln.startswith(f"| {k} |"))
+        cols = [c.strip() for c in line.strip("|").split("|")]
+        assert float(cols[3]) == pytest.approx(r["delta"], rel=2e-3, abs=1e-12)
+        if r["delta_pct"] is not None:
+            assert float(cols[4].rstrip(" %")) == pytest.approx(r["delta_pct"], rel=2e-3, abs=1e-9)
+    assert_not_blank(out["metrics_png"])
+
+
+def test_compare_shows_a_difference_map_only_where_meshes_match(results, tmp_path):
+    from PIL import Image
+
+    out = viz.compare(results["a"], results["c"], tmp_path, views=["plantar_pressure", "tibial_plateaus"],
+                      size=(400, 300))
+    foot = Image.open(out["views"]["plantar_pressure"])
+    knee = Image.open(out["views"]["tibial_plateaus"])
+    assert foot.width == 3 * 400, "same foot mesh: A, B and B - A"
+    assert knee.width == 2 * 400, "knee meshes differ: A and B only"
+    assert_not_blank(out["views"]["plantar_pressure"])
+    # the difference panel spans +-max|B - A| of the plantar pressure
+    a = meshio.read(results["a"] / "foot.vtu").point_data["contact_pressure"]
+    c = meshio.read(results["c"] / "foot.vtu").point_data["contact_pressure"]
+    res_a, res_c = viz.load_result(results["a"]), viz.load_result(results["c"])
+    scene, _ = viz._difference_scene(viz._scene(res_a, "plantar_pressure", {}),
+                                     viz._scene(res_c, "plantar_pressure", {}))
+    m = 1e3 * np.abs(c - a).max()
+    assert scene.layers[-1].field_range() == pytest.approx((-m, m))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# HTML viewer
+# ----------------------------------------------------------------------------------------------------------------
+def _payload(html: str) -> dict:
+    m = re.search(r'<script id="data" type="application/json">(.*?)</script>', html, flags=re.S)
+    return json.loads(m.group(1))
+
+
+def test_export_html_is_standalone(results, tmp_path):
+    f = viz.export_html(results["a"], tmp_path / "v.html")
+    html = f.read_text()
+    assert not re.search(r"<(script|link)[^>]+(src|href)=", html), "the page must load nothing from elsewhere"
+    assert "http://" not in html and "https://" not in html
+    data = _payload(html)
+    foot = data["models"][0]
+    keys = [fl["key"] for fl in foot["fields"]]
+    assert keys[0] == "von_mises" and "contact_pressure" in keys and "fibre_stress" in keys
+    assert foot["nTriangles"] == sum(r["count"] for r in foot["regions"]) > 0
+    vm = next(fl for fl in foot["fields"] if fl["key"] == "von_mises")
+    assert vm["max"] == pytest.approx(meshio.read(results["a"] / "foot.vtu").point_data["von_mises"].max(), rel=1e-6)
+    assert [m["name"] for m in data["models"]] == ["foot", "knee"]
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+CHROMIUM = _chromium()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH (.ci/run installs Debian's chromium when CI=true; "
+                                             "locally: apt-get install chromium)")
+@pytest.mark.parametrize("renderer", ["default", "2d"])
+def test_html_viewer_renders_in_headless_chromium(renderer, results, tmp_path):
+    f = viz.export_html(results["a"], tmp_path / "viewer.html")
+    url = f.resolve().as_uri() + ("?renderer=2d" if renderer == "2d" else "")
+    common = [CHROMIUM, "--headless", "--no-sandbox", "--disable-dev-shm-usage", "--hide-scrollbars",
+              "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--window-size=900,650",
+              "--virtual-time-budget=5000"]
+    png = tmp_path / "shot.png"
+    subprocess.run([*common, f"--screenshot={png}", url], check=True, capture_output=True, timeout=120)
+    dom = subprocess.run([*common, "--dump-dom", url], check=True, capture_output=True, timeout=120, text=True).stdout
+    assert "data-error" not in dom, dom[:2000]
+    m = re.search(r'data-rendered="(webgl|2d):(\d+)"', dom)
+    assert m, "the viewer did not draw"
+    n = _payload(f.read_text())["models"][0]["nTriangles"]
+    assert int(m.group(2)) == n
+    if renderer == "2d":
+        assert m.group(1) == "2d"
+    # the model sits in the middle of the page, away from the menus and the colour bar
+    assert_not_blank(png, box=(0.3, 0.25, 0.75, 0.8))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# batch curves
+# ----------------------------------------------------------------------------------------------------------------
+def test_plot_metric_curves_one_png_per_metric(tmp_path):
+    rows = [{"foot.eversion_deg": x, "peak plantar pressure [kPa]": 200.0 + 5.0 * x,
+             "medial share (contact) [-]": 0.6 - 0.01 * x, "status": "ok"} for x in (0.0, 4.0, 8.0, 2.0)]
+    rows.append({"foot.eversion_deg": 6.0, "peak plantar pressure [kPa]": None})
+    files = viz.plot_metric_curves(rows, "foot.eversion_deg", tmp_path)
+    assert [p.name for p in files] == ["peak_plantar_pressure_kpa.png", "medial_share_contact.png"]
+    for p in files:
+        assert_not_blank(p)
+    with pytest.raises(ValueError, match="no row has a numeric"):
+        viz.plot_metric_curves([{"x": "a"}], "x", tmp_path)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# CLI and layering
+# ----------------------------------------------------------------------------------------------------------------
+def test_cli_render_compare_export_and_view_without_display(results, tmp_path, capsys, monkeypatch):
+    assert main(["render", str(results["a"]), "-o", str(tmp_path / "png"), "--views", "tibial_plateaus",
+                 "--clim-from", str(results["b"])]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["tibial_plateaus"]["clims"]["knee.contact_pressure"][1] == pytest.approx(5.0 * 1.3, rel=0.05)
+    assert (tmp_path / "png" / "tibial_plateaus.png").is_file()
+    assert main(["compare", str(results["a"]), str(results["b"]), "-o", str(tmp_path / "cmp"), "--views",
+                 "knee_deformed"]) == 0
+    assert (tmp_path / "cmp" / "compare.md").is_file() and (tmp_path / "cmp" / "compare_knee_deformed.png").is_file()
+    capsys.readouterr()
+    assert main(["export-html", str(results["a"]), "-o", str(tmp_path / "v.html")]) == 0
+    assert json.loads(capsys.readouterr().out)["html"].endswith("v.html")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr("sys.platform", "linux")
+    assert main(["view", str(results["a"])]) == 2
+    assert "no display" in capsys.readouterr().err
+
+
+def test_numerics_never_import_viz():
+    pattern = re.compile(r"^\s*(from\s+(\.+|fesolver\.?)\s*(viz\b|import\s+viz\b)|import\s+fesolver\.viz\b)", re.M)
+    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "fesolver").rglob("*.py")
+                 if p.name not in ("viz.py", "cli.py") and pattern.search(p.read_text())]
+    assert not offenders
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# a real result
+# ----------------------------------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_render_a_real_standing_result(tmp_path):
+    """The shipped standing scenario (coarse meshes, ~2 min): every view draws, colour ranges equal the fields'
+    ranges in the written VTU files, the HTML viewer packs both models."""
+    from fesolver.scenario import load_scenario
+    from fesolver.simulate import run_scenario
+
+    out = tmp_path / "standing"
+    summary = run_scenario(load_scenario(ROOT / "scenarios" / "standing.toml",
+                                         overrides={"mesh.level": "coarse"}), out)
+    assert summary["status"] == "ok"
+    done = viz.render(out, tmp_path / "png", size=(600, 420))
+    assert set(done) == set(viz.VIEWS)
+    foot, knee = meshio.read(out / "foot.vtu"), meshio.read(out / "knee.vtu")
+    for v in done.values():
+        assert_not_blank(v.file)
+    fs = foot.cell_data["fibre_stress"][0]
+    assert done["foot_von_mises"].clims["foot.fascia_fibre_stress"] == pytest.approx(_range(fs))
+    gap = foot.point_data["contact_gap"]
+    assert done["plantar_pressure"].clims["foot.plantar_pressure_kPa"] == pytest.approx(
+        _range(1e3 * foot.point_data["contact_pressure"][np.isfinite(gap)]))
+    assert done["plantar_pressure"].clims["foot.plantar_pressure_kPa"][1] == pytest.approx(
+        summary["foot"]["metrics"]["plantar"]["peak_pressure_kPa"])
+    top = max(summary["knee"]["metrics"][s]["peak_pressure_MPa"] for s in ("medial", "lateral"))
+    assert done["tibial_plateaus"].clims["knee.contact_pressure"][1] == pytest.approx(top)
+    assert done["knee_deformed"].clims["knee.displacement"] == pytest.approx(
+        _range(np.linalg.norm(knee.point_data["displacement"], axis=1)))
+    html = viz.export_html(out)
+    assert [m["name"] for m in _payload(html.read_text())["models"]] == ["foot", "knee"]
