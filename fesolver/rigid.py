@@ -280,8 +280,8 @@ class RigidCoupledSystem:
         Kq = A.T @ K_u @ A
         for b, c, _, Kn in carried:
             Kq = Kq + self._carried_tangent(b, c.nodes, Kn, A)
-        Kq = Kq.tolil()
         h = 1e-7
+        rows, cols, vals = [], [], []
         for b in range(len(self.bodies)):
             theta = q[self.nu + 6 * b + 3: self.nu + 6 * b + 6]
             f_nodes = (f_u - self._f_ext_u).reshape(-1, 3)[self.nodes[b]]
@@ -295,8 +295,14 @@ class RigidCoupledSystem:
             # Newton's convergence quadratic near the solution
             G = 0.5 * (G + G.T)
             c0 = self.nu + 6 * b + 3
-            Kq[c0: c0 + 3, c0: c0 + 3] = Kq[c0: c0 + 3, c0: c0 + 3].toarray() + G
-        return fq, Kq.tocsr(), ok
+            idx = c0 + np.arange(3)
+            rows.append(np.repeat(idx, 3))
+            cols.append(np.tile(idx, 3))
+            vals.append(G.ravel())
+        if rows:
+            Kq = Kq + sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                                    shape=Kq.shape)
+        return fq, sp.csr_matrix(Kq), ok
 
     def _carried_tangent(self, b: int, nodes: np.ndarray, Kn: np.ndarray, A) -> sp.csr_matrix:
         """Coupling of a carried surface's contact nodes with body ``b``'s translation (see the module doc)."""

@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from .contact import RigidPlane, SurfaceContact
+from .errors import ModelError
 from .loads import FixedDisplacement, NodalForce, Selection
 from .results import UNITS, atomic_write
 from .solvers.newton import ConvergenceError, NewtonOptions
@@ -50,7 +51,7 @@ def _newton(scenario) -> NewtonOptions:
     s = scenario.section("solver")
     return NewtonOptions(initial_step=s["initial_step"], max_step=s["max_step"], min_step=s["min_step"],
                          max_iterations=s["max_iterations"], rtol_residual=s["tolerance"],
-                         rtol_energy=s["tolerance"] ** 2)
+                         rtol_energy=s["tolerance"])
 
 
 def _solver(scenario):
@@ -134,6 +135,10 @@ def foot_problem(scenario, fl, foot, insole=None):
         _place_insole(foot, insole, n, x0)
         model = merge_models(foot, insole, name="foot")
         bcs.append(FixedDisplacement(Selection(name="insole_bottom"), {0: 0.0, 1: 0.0, 2: 0.0}, name="shoe"))
+        down = _settle(model, foot.mesh.n_nodes, n, lambda: SurfaceContact(slave="plantar_skin",
+                                                                            master="insole_top", name="insole"))
+        for k in foot.landmarks:
+            model.landmarks[k] = np.asarray(model.landmarks[k]) - down * n
         contacts = [SurfaceContact(slave="plantar_skin", master="insole_top", name="insole")]
     prob = model.problem(bcs=bcs, loads=loads, contacts=contacts, newton=_newton(s), solver=_solver(s),
                          title=f"{s.title}: foot")
@@ -142,8 +147,8 @@ def foot_problem(scenario, fl, foot, insole=None):
 
 def _place_insole(foot, insole, n: np.ndarray, x0: np.ndarray) -> None:
     """Tilt the insole (built flat, top at z = 0) onto the ground plane so that its flat top passes through
-    the foot's lowest point ``x0`` with normal ``n``, then raise the foot along ``n`` until no plantar-skin
-    point lies below the insole's top (raised features: arch support, heel cup). Changes both in place."""
+    the foot's lowest point ``x0`` with normal ``n``, then move the foot along ``n`` until its plantar skin
+    just touches the insole's top (raised features: arch support, heel cup). Changes both in place."""
     from scipy.interpolate import LinearNDInterpolator
 
     ez = np.array([0.0, 0.0, 1.0])
@@ -161,12 +166,47 @@ def _place_insole(foot, insole, n: np.ndarray, x0: np.ndarray) -> None:
     e2 = np.cross(n, e1)
     P = foot.mesh.points[_facet_nodes(foot.mesh, "plantar_skin")]
     Q = insole.mesh.points[_facet_nodes(insole.mesh, "insole_top")]
-    skin_height = LinearNDInterpolator(np.column_stack([P @ e1, P @ e2]), P @ n)(np.column_stack([Q @ e1, Q @ e2]))
-    over = Q @ n - skin_height
-    lift = max(float(np.nanmax(over)) if np.isfinite(over).any() else 0.0, 0.0) + 1e-3
+    # the insole's top as a height field over the ground plane, read at every plantar-skin node (the contact's
+    # slave nodes, whose weighted gaps decide the first contact)
+    top_height = LinearNDInterpolator(np.column_stack([Q @ e1, Q @ e2]), Q @ n)(np.column_stack([P @ e1, P @ e2]))
+    over = top_height - P @ n
+    # touching with 10 micrometres of interference, so that the contact is active from the first iteration (a
+    # foot hanging free above the insole would have no vertical support: a singular stiffness)
+    lift = (float(np.nanmax(over)) if np.isfinite(over).any() else 0.0) - 0.01
     foot.mesh.points = foot.mesh.points + lift * n
     for k, p in foot.landmarks.items():
         foot.landmarks[k] = np.asarray(p) + lift * n
+
+
+def _settle(model, n_moving: int, n: np.ndarray, make_contact, interference: float = 0.01) -> float:
+    """Move the first ``n_moving`` nodes of ``model`` (the foot) along ``n`` until the smallest weighted gap of
+    the contact ``make_contact()`` is ``-interference`` [mm]: touching, with the contact active from the first
+    Newton iteration (a foot hanging free above the insole has no vertical support: a singular stiffness).
+    The weighted (mortar) gaps average over each node's facets, so a geometric estimate of the first touch
+    is not enough; two passes correct for the insole's curvature. Returns the distance moved against ``n``."""
+    from .nonlinear import FiniteStrainSystem
+
+    def min_gap():
+        c = make_contact()
+        g = c.report(FiniteStrainSystem(model.problem(contacts=[c])), np.zeros((model.mesh.n_nodes, 3)))["gap"]
+        return float(np.nanmin(g))
+
+    # secant iteration on the distance moved, s, for min_gap(s) = -interference
+    x0 = model.mesh.points[:n_moving].copy()
+    s_prev, g_prev = 0.0, min_gap()
+    s_cur = g_prev + interference
+    for _ in range(8):
+        model.mesh.points[:n_moving] = x0 - s_cur * n
+        g = min_gap()
+        if -2.0 * interference <= g <= -0.5 * interference:
+            break
+        slope = (g_prev - g) / (s_cur - s_prev) if s_cur != s_prev else 1.0
+        s_prev, g_prev = s_cur, g
+        s_cur = s_cur + (g + interference) / max(slope, 0.05)
+    else:
+        raise ModelError(f"could not place the foot on the insole: smallest contact gap {g:.3g} mm after moving "
+                         f"it {s_cur:.3g} mm")
+    return s_cur
 
 
 def build_knee_model(scenario, kl):
@@ -283,6 +323,7 @@ def _solve(name: str, model, prob, outdir: Path, steps: bool, progress: bool, me
         m = res.to_meshio()
         atomic_write(outdir / f"{name}.vtu", lambda p: m.write(p, file_format="vtu"))
         out["load_factor"] = float(res.load_factor)
+        out["regions"] = list(res.regions)  # names of the VTU's `material` indices
         out["metrics"] = metrics_fn(model, res)
         its = [r.iterations for r in res.steps]
         out["solver"] = {"steps": len(its), "newton_iterations": int(sum(its)), "per_step": its}
