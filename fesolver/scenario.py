@@ -143,7 +143,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "max_step": _n(0.25, 1e-4, 1.0, "-", "largest load-factor increment"),
         "min_step": _n(1e-4, 1e-8, 0.5, "-", "give up below this increment"),
         "max_iterations": Key("integer", 25, 2, 200, None, "", "Newton iterations per step"),
-        "tolerance": _n(1e-6, 1e-12, 1e-3, "-", "Newton converged at residual <= tolerance x load norm and energy "
+        "tolerance": _n(1e-4, 1e-12, 1e-2, "-", "Newton converged at residual <= tolerance x load norm and energy "
                         "<= tolerance x the step's first"),
         "linear": Key("string", "auto", choices=("auto", "pardiso", "cholmod", "scipy", "amg")),
     },

@@ -139,7 +139,9 @@ def foot_problem(scenario, fl, foot, insole=None):
                                                                             master="insole_top", name="insole"))
         for k in foot.landmarks:
             model.landmarks[k] = np.asarray(model.landmarks[k]) - down * n
-        contacts = [SurfaceContact(slave="plantar_skin", master="insole_top", name="insole")]
+        # the nearly flat sole lands on the insole over a large area at once: a stiff penalty without
+        # augmentation (Uzawa updates make the contact chatter here)
+        contacts = [_insole_contact(model)]
     prob = model.problem(bcs=bcs, loads=loads, contacts=contacts, newton=_newton(s), solver=_solver(s),
                          title=f"{s.title}: foot")
     return model, prob
@@ -178,10 +180,33 @@ def _place_insole(foot, insole, n: np.ndarray, x0: np.ndarray) -> None:
         foot.landmarks[k] = np.asarray(p) + lift * n
 
 
-def _settle(model, n_moving: int, n: np.ndarray, make_contact, interference: float = 0.01) -> float:
+#: foot-insole contact: penalty = this x the default ``10 E / h`` (penetration about a tenth of the default's),
+#: no augmentation. KNOWN LIMITATION: the nearly flat sole landing on the insole does not converge yet (the
+#: active set chatters); see docs/models.md
+INSOLE_PENALTY_FACTOR = 10.0
+
+
+def _insole_contact(model):
+    from .contact.rigid_surfaces import PENALTY_FACTOR, contact_modulus
+
+    nodes = np.union1d(_facet_nodes(model.mesh, "plantar_skin"), _facet_nodes(model.mesh, "insole_top"))
+    fs = [c for _, c in model.mesh.facet_sets["plantar_skin"]]
+    pts = model.mesh.points
+    area = np.concatenate([0.5 * np.linalg.norm(np.cross(pts[c[:, 1]] - pts[c[:, 0]], pts[c[:, 2]] - pts[c[:, 0]]),
+                                                axis=1) for c in fs])
+    h = float(np.sqrt(area.mean()))
+    prob = model.problem()
+    eps = INSOLE_PENALTY_FACTOR * PENALTY_FACTOR * contact_modulus(prob, nodes) / h
+    return SurfaceContact(slave="plantar_skin", master="insole_top", name="insole", penalty=eps, augmentation=False,
+                          subdivision=1)
+
+
+def _settle(model, n_moving: int, n: np.ndarray, make_contact, interference: float = 1e-4) -> float:
     """Move the first ``n_moving`` nodes of ``model`` (the foot) along ``n`` until the smallest weighted gap of
     the contact ``make_contact()`` is ``-interference`` [mm]: touching, with the contact active from the first
-    Newton iteration (a foot hanging free above the insole has no vertical support: a singular stiffness).
+    Newton iteration (a foot hanging free above the insole has no vertical support: a singular stiffness),
+    and so small (0.1 micrometre) that the contact force it makes is negligible against the first load step
+    (a deeper interference pushes the foot off the insole in the first iteration, and it floats).
     The weighted (mortar) gaps average over each node's facets, so a geometric estimate of the first touch
     is not enough; two passes correct for the insole's curvature. Returns the distance moved against ``n``."""
     from .nonlinear import FiniteStrainSystem
@@ -198,7 +223,7 @@ def _settle(model, n_moving: int, n: np.ndarray, make_contact, interference: flo
     for _ in range(8):
         model.mesh.points[:n_moving] = x0 - s_cur * n
         g = min_gap()
-        if -2.0 * interference <= g <= -0.5 * interference:
+        if -2.0 * interference <= g <= -0.2 * interference:
             break
         slope = (g_prev - g) / (s_cur - s_prev) if s_cur != s_prev else 1.0
         s_prev, g_prev = s_cur, g
