@@ -189,25 +189,31 @@ def read_mesh(path, check: bool = True) -> Mesh:
         The file is missing or unreadable, has unsupported cell types, no solid elements, node indices out
         of range, or inverted/degenerate elements (ids named in the message).
     """
+    path = Path(path)
+    m = read_meshio(path)
+    return from_meshio(m, source=str(path), check=check)
+
+
+def read_meshio(path):
+    """``meshio.read`` with a clear :class:`MeshError` for a missing or unreadable file. meshio prints its
+    reader errors and then calls ``sys.exit(1)`` when no reader succeeds; the printout is captured and the
+    exit turned into the error instead of ending the caller's process."""
     import meshio
 
     path = Path(path)
     if not path.is_file():
         raise MeshError(f"{path}: mesh file not found")
-    # meshio prints its reader errors and then calls sys.exit(1) when no reader succeeds; capture the
-    # printout and turn the exit into a MeshError instead of ending the caller's process.
     out = io.StringIO()
     try:
         with warnings.catch_warnings(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
             warnings.simplefilter("ignore")
-            m = meshio.read(path)
+            return meshio.read(path)
     except (Exception, SystemExit) as exc:  # meshio raises many kinds (and SystemExit)
         printed = " ".join(out.getvalue().split())
         detail = printed if isinstance(exc, SystemExit) else f"{type(exc).__name__}: {exc}"
         if printed and not isinstance(exc, SystemExit):
             detail += f"; {printed}"
         raise MeshError(f"{path}: cannot read mesh ({detail or 'unknown meshio error'})") from exc
-    return from_meshio(m, source=str(path), check=check)
 
 
 def from_meshio(m, source: str = "<meshio>", check: bool = True) -> Mesh:

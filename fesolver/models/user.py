@@ -81,7 +81,7 @@ import numpy as np
 
 from ..elements import get_element
 from ..errors import MeshError, ModelError
-from ..mesh import _REGION_KEYS, Mesh, SolidBlock, check_mesh, from_meshio, read_mesh
+from ..mesh import _REGION_KEYS, Mesh, SolidBlock, check_mesh, from_meshio, read_mesh, read_meshio
 from . import AnatomicalModel
 from .foot import BONES, FASCIA_AREA, FASCIA_RAYS, fascia_truss_material, foot_materials
 
@@ -326,7 +326,7 @@ def _read_vtu(path: Path) -> Mesh:
     """A VTU file; named regions come from the integer cell array meshio writes for ``cell_sets`` (its name
     is the set names joined by ``-``, its values index them, -1: no set), else :func:`read_mesh`'s ``region``
     array (sets ``region<value>``)."""
-    m = _meshio_read(path)
+    m = read_meshio(path)
     for key, data in list((m.cell_data or {}).items()):
         names = _joined_set_names(key, data)
         if names and not m.cell_sets:
@@ -347,26 +347,6 @@ def _joined_set_names(key: str, data) -> list[str] | None:
         if len(names) > 1 and all(names) and len(set(names)) == len(names) and values.max() < len(names):
             return names
     return None
-
-
-def _meshio_read(path: Path):
-    """``meshio.read`` with its printouts and ``SystemExit`` turned into a MeshError."""
-    import contextlib
-    import io
-    import warnings
-
-    import meshio
-
-    if not path.is_file():
-        raise MeshError(f"{path}: mesh file not found")
-    out = io.StringIO()
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-            warnings.simplefilter("ignore")
-            return meshio.read(path)
-    except (Exception, SystemExit) as exc:  # meshio raises many kinds (and SystemExit)
-        raise MeshError(f"{path}: cannot read ({type(exc).__name__}: {exc} "
-                        f"{' '.join(out.getvalue().split())})") from None
 
 
 #: file suffix -> reader where :func:`read_mesh` alone does not do (everything else goes to it)
@@ -409,7 +389,7 @@ def _mesh_from_surfaces(surfaces: Mapping[str, object]) -> Mesh:
 
 def _read_surface(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """Points and triangles of a surface file (meshio)."""
-    m = _meshio_read(path)
+    m = read_meshio(path)
     tris = [np.asarray(c.data, dtype=np.int64) for c in m.cells if c.type == "triangle"]
     if not tris:
         raise MeshError(f"{path}: no triangles; a tissue surface must be a closed triangulated surface "
