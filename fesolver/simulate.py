@@ -299,7 +299,7 @@ def foot_metrics(model, res) -> dict:
                       "peak_midfoot_pressure_kPa": peak((xr >= HEEL_FRACTION) & (xr < MIDFOOT_FRACTION)),
                       "peak_forefoot_pressure_kPa": peak(xr >= MIDFOOT_FRACTION),
                       "mean_pressure_kPa": 1e3 * sm["mean_pressure_MPa"], "contact_area_mm2": sm["contact_area_mm2"],
-                      "force_N": float(np.linalg.norm(sm["force_N"])),
+                      "force_N": [float(v) for v in sm["force_N"]],
                       "centre_of_pressure_mm": sm["centre_of_pressure_mm"]}
     if "heel_pad" in model.mesh.cell_sets:
         e = model.mesh.cell_sets["heel_pad"][0]
