@@ -1,0 +1,308 @@
+"""Mesh convergence of the anatomical models (issue 5): the headline metrics of the foot and the knee under
+their standard loads at the coarse, medium and fine mesh levels, and their change from medium to fine.
+
+    python benchmarks/convergence_models.py                                  # both models, three levels
+    python benchmarks/convergence_models.py --models knee --levels coarse medium
+    python benchmarks/convergence_models.py --foot-size-factor fine=1.3      # a coarser "fine" foot
+
+Standard loads (the same as ``docs/validation.md`` and ``tests/test_validation.py``):
+
+* **foot**: bipedal standing of a 70 kg subject from the kinetic chain (``scenarios/standing.toml``): half
+  the body weight on the foot (343 N), the Achilles tendon pulling 75 % of it, the talar dome pushed down by
+  the rest; frictionless rigid ground; solid fascia.
+* **knee**: 1150 N axial on the femur at the knee centre, full extension, no menisci; the femur free to move
+  along the tibial axis only (its varus-valgus rotation held, as a specimen potted in a testing machine), so
+  the medial/lateral load share is an output of the contact.
+
+Each case (model, level) runs in its own child process (its own peak memory; a crash or ``--timeout`` loses
+only that case) and the results are written to ``benchmarks/results/convergence_models.json`` after every
+case, so a long fine-level run can be watched and a partial study is kept; ``--reuse`` takes the cases already
+in that file instead of solving them again (to add a level, or resume after an interruption). The table lists
+per level the DOFs, build and solve times, Newton steps and iterations and the metrics; the last rows give the
+change coarse -> medium and medium -> fine in percent, flagged where it is 5 % or more.
+
+There is no peer that solves these anatomical models, so the times are absolute; ``assembly.py`` and
+``solvers.py`` compare the kernels with scikit-fem. The numba kernels are compiled (or loaded from numba's
+cache) in every child; the first case's solve time includes that (about 1-3 s when cached).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _common import machine_info, machine_load, print_table, run_child  # noqa: E402
+
+SCENARIO = HERE.parent / "scenarios" / "standing.toml"
+KNEE_FORCE_N = 1150.0
+LEVELS = ("coarse", "medium", "fine")
+
+#: (key in the case's metrics, label, format) per model, for the table and the change rows
+FOOT_COLUMNS = (
+    ("peak_fibre_stress_MPa", "fascia peak fibre stress [MPa]", "{:.3g}"),
+    ("total_tension_N", "fascia tension [N]", "{:.1f}"),
+    ("peak_pressure_kPa", "peak plantar p [kPa]", "{:.0f}"),
+    ("peak_heel_pressure_kPa", "peak heel p [kPa]", "{:.0f}"),
+    ("peak_forefoot_pressure_kPa", "peak forefoot p [kPa]", "{:.0f}"),
+    ("contact_area_mm2", "contact area [mm^2]", "{:.0f}"),
+    ("rear_half_force_share", "rear-half load share", "{:.3f}"),
+)
+KNEE_COLUMNS = (
+    ("medial_peak_MPa", "medial peak p [MPa]", "{:.2f}"),
+    ("lateral_peak_MPa", "lateral peak p [MPa]", "{:.2f}"),
+    ("medial_area_mm2", "medial area [mm^2]", "{:.0f}"),
+    ("lateral_area_mm2", "lateral area [mm^2]", "{:.0f}"),
+    ("total_area_mm2", "total area [mm^2]", "{:.0f}"),
+    ("medial_share", "medial share", "{:.3f}"),
+)
+#: the issue's criterion: change from medium to fine below this [%]
+CRITERION_PCT = 5.0
+
+
+# ----------------------------------------------------------------------------------------------
+# the child side: one model at one level
+# ----------------------------------------------------------------------------------------------
+
+
+def plantar_detail(model, res) -> dict:
+    """Where the plantar load goes and where the nodal peak pressure sits.
+
+    ``*_force_share``: the fraction of the ground force carried by the nodes of the heel (x < 0.30 L), the rear
+    half (x < 0.50 L) and the forefoot (x >= 0.55 L) of the sole (nodal force = pressure x tributary area, reference
+    x from the heel). ``nodal_peak_xy_mm``: reference x, y of the node with the peak pressure;
+    ``nodal_peak_edge_mm``: its distance to the nearest node on the border of the plantar skin (edges of
+    ``plantar_skin`` used by one facet), to tell a peak on the sole's sharp outline from one under a bone.
+    """
+    import numpy as np
+
+    from fesolver.contact.rigid_surfaces import tributary_areas
+    from fesolver.loads import Selection
+    from fesolver.simulate import HEEL_FRACTION, MIDFOOT_FRACTION
+
+    mesh = model.mesh
+    c = res.contact["ground"]
+    facets = Selection(name="plantar_skin").facets(mesh)
+    nodes, area = tributary_areas(mesh.points, facets)
+    if not np.array_equal(nodes, np.asarray(c["nodes"])):
+        raise RuntimeError("plantar_detail: the contact's nodes are not the plantar skin's")
+    p = np.asarray(c["pressure"])
+    xy = mesh.points[nodes, :2]
+    xr = (xy[:, 0] - mesh.points[:, 0].min()) / np.ptp(mesh.points[:, 0])
+    force = p * area
+    corners = np.vstack([conn[:, :3] for _, conn in facets])
+    edges = np.sort(np.vstack([corners[:, [0, 1]], corners[:, [1, 2]], corners[:, [2, 0]]]), axis=1)
+    uniq, count = np.unique(edges, axis=0, return_counts=True)
+    border = np.unique(uniq[count == 1])
+    k = int(np.argmax(p))
+    d = float(np.linalg.norm(mesh.points[border, :2] - xy[k], axis=1).min()) if border.size else float("nan")
+    return {"nodal_peak_xy_mm": xy[k].tolist(), "nodal_peak_edge_mm": d,
+            "heel_force_share": float(force[xr < HEEL_FRACTION].sum() / force.sum()),
+            "rear_half_force_share": float(force[xr < 0.5].sum() / force.sum()),
+            "forefoot_force_share": float(force[xr >= MIDFOOT_FRACTION].sum() / force.sum())}
+
+
+def foot_case(level: str, size_factor: float = 1.0, linear: str = "auto") -> dict:
+    """Build the standing foot at ``level`` (element sizes times ``size_factor``) and solve it."""
+    from fesolver.chain import chain_loads
+    from fesolver.models.cache import cached_build
+    from fesolver.models.foot import build_foot
+    from fesolver.scenario import load_scenario
+    from fesolver.simulate import foot_metrics, foot_problem
+
+    s = load_scenario(SCENARIO, overrides={"mesh.level": level, "solver.linear": linear})
+    loads = chain_loads(s).foot
+    sub = s.section("subject")
+    t0 = time.perf_counter()
+    # build_foot_models' arguments, plus the size factor
+    foot = cached_build(build_foot, length=sub["foot_length_mm"],
+                        arch_height=max(sub["arch_height_mm"] * (1.0 - s["foot.arch_flattening"]), 0.0),
+                        heel_pad_thickness=sub["heel_pad_thickness_mm"], mesh=level, side=sub["side"],
+                        fascia=s["mesh.fascia"], size_factor=float(size_factor))
+    build_s = time.perf_counter() - t0
+    model, prob = foot_problem(s, loads, foot)
+    t0 = time.perf_counter()
+    res = prob.solve()
+    solve_s = time.perf_counter() - t0
+    m = foot_metrics(model, res)
+    p = m["plantar"]
+    bw = loads.body_weight_N
+    out = {"model": "foot", "level": level, "size_factor": size_factor, "dofs": 3 * model.mesh.n_nodes,
+           "nodes": model.mesh.n_nodes, "elements": model.mesh.n_solid_elements,
+           "element": foot.params.get("element"), "build_s": build_s, "solve_s": solve_s,
+           "steps": len(res.steps), "iterations": int(sum(r.iterations for r in res.steps)),
+           "load_factor": float(res.load_factor),
+           "load": {"ground_force_N": loads.ground_force_N, "achilles_force_N": loads.achilles_force_N,
+                    "body_weight_N": bw},
+           "metrics": {"peak_fibre_stress_MPa": m["fascia"]["peak_fibre_stress_MPa"],
+                       "peak_fibre_stretch": m["fascia"].get("peak_fibre_stretch"),
+                       "total_tension_N": m["fascia"]["total_tension_N"],
+                       "total_tension_BW": m["fascia"]["total_tension_N"] / bw,
+                       "ray_tension_N": m["fascia"]["ray_tension_N"],
+                       "peak_pressure_kPa": p["peak_pressure_kPa"],
+                       "peak_heel_pressure_kPa": p["peak_heel_pressure_kPa"],
+                       "peak_midfoot_pressure_kPa": p["peak_midfoot_pressure_kPa"],
+                       "peak_forefoot_pressure_kPa": p["peak_forefoot_pressure_kPa"],
+                       "contact_area_mm2": p["contact_area_mm2"], "ground_force_N": p["force_N"],
+                       "centre_of_pressure_mm": list(p["centre_of_pressure_mm"]),
+                       **plantar_detail(model, res)}}
+    return out
+
+
+def knee_case(level: str, linear: str = "auto") -> dict:
+    """The knee without menisci at ``level``, 1150 N axial in full extension (femur free in z only)."""
+    from fesolver.models.knee import build_knee, knee_with_femur_load
+    from fesolver.solvers import LinearSolverOptions
+    from fesolver.solvers.newton import NewtonOptions
+
+    t0 = time.perf_counter()
+    knee = build_knee(menisci=False, mesh=level)
+    build_s = time.perf_counter() - t0
+    loaded = knee_with_femur_load(knee, force=(0.0, 0.0, -KNEE_FORCE_N))
+    prob = loaded.problem(newton=NewtonOptions(initial_step=0.5, max_step=1.0),
+                          solver=LinearSolverOptions(method=linear))
+    t0 = time.perf_counter()
+    res = prob.solve()
+    solve_s = time.perf_counter() - t0
+    c = {n: res.contact[f"tibiofemoral_{n}"]["summary"] for n in ("medial", "lateral")}
+    fz = {n: -c[n]["force_N"][2] for n in c}
+    return {"model": "knee", "level": level, "dofs": 3 * loaded.mesh.n_nodes, "nodes": loaded.mesh.n_nodes,
+            "elements": loaded.mesh.n_solid_elements, "element": "hex8", "build_s": build_s,
+            "solve_s": solve_s, "steps": len(res.steps), "iterations": int(sum(r.iterations for r in res.steps)),
+            "load_factor": float(res.load_factor), "load": {"axial_force_N": KNEE_FORCE_N},
+            "metrics": {"medial_peak_MPa": c["medial"]["peak_pressure_MPa"],
+                        "lateral_peak_MPa": c["lateral"]["peak_pressure_MPa"],
+                        "medial_area_mm2": c["medial"]["contact_area_mm2"],
+                        "lateral_area_mm2": c["lateral"]["contact_area_mm2"],
+                        "total_area_mm2": c["medial"]["contact_area_mm2"] + c["lateral"]["contact_area_mm2"],
+                        "medial_share": fz["medial"] / (fz["medial"] + fz["lateral"]),
+                        "contact_force_N": fz["medial"] + fz["lateral"]}}
+
+
+def worker(argv) -> None:
+    """``--_worker MODEL LEVEL SIZE_FACTOR LINEAR``: run one case, print its JSON as the last line."""
+    model, level, size_factor, linear = argv[0], argv[1], float(argv[2]), argv[3]
+    from _common import peak_rss_mib
+
+    out = foot_case(level, size_factor, linear) if model == "foot" else knee_case(level, linear)
+    out["peak_rss_mib"] = peak_rss_mib()
+    print(json.dumps(out))
+
+
+# ----------------------------------------------------------------------------------------------
+# the parent: run the cases, tabulate, compare
+# ----------------------------------------------------------------------------------------------
+
+
+def change_pct(a: float | None, b: float | None) -> float | None:
+    """Relative change from ``a`` to ``b`` in percent (``None`` when either is missing or ``a`` is 0)."""
+    if a is None or b is None or a == 0.0:
+        return None
+    return 100.0 * (b - a) / abs(a)
+
+
+def table(model: str, cases: list[dict]) -> None:
+    cols = FOOT_COLUMNS if model == "foot" else KNEE_COLUMNS
+    rows = []
+    for c in cases:
+        if "error" in c:
+            rows.append([c["level"], c.get("size_factor", "-"), "-", "-", "-", "-", c["error"][:40]]
+                        + ["-"] * (len(cols) - 1))
+            continue
+        m = c["metrics"]
+        rows.append([c["level"], c.get("size_factor", "-"), f"{c['dofs']:,}", f"{c['build_s']:.1f}",
+                     f"{c['solve_s']:.0f}", f"{c['steps']}/{c['iterations']}"]
+                    + ["-" if m.get(k) is None else fmt.format(m[k]) for k, _, fmt in cols])
+    ok = [c for c in cases if "error" not in c]
+    for a, b in zip(ok, ok[1:], strict=False):
+        row = [f"{a['level']} -> {b['level']} [%]", "", "", "", "", ""]
+        for k, _, _ in cols:
+            d = change_pct(a["metrics"].get(k), b["metrics"].get(k))
+            row.append("-" if d is None else f"{d:+.1f}" + (" *" if abs(d) >= CRITERION_PCT else ""))
+        rows.append(row)
+    print_table(rows, ["level", "size x", "DOFs", "build s", "solve s", "steps/its"] + [lbl for _, lbl, _ in cols])
+
+
+def changes(cases: list[dict]) -> dict:
+    """``{"coarse->medium": {metric: %}, "medium->fine": {...}}`` between consecutive solved levels."""
+    ok = [c for c in cases if "error" not in c]
+    out = {}
+    for a, b in zip(ok, ok[1:], strict=False):
+        out[f"{a['level']}->{b['level']}"] = {k: change_pct(v, b["metrics"].get(k)) for k, v in a["metrics"].items()
+                                              if isinstance(v, (int, float))}
+    return out
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--_worker":
+        worker(argv[1:])
+        return 0
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--models", nargs="+", default=["foot", "knee"], choices=["foot", "knee"])
+    ap.add_argument("--levels", nargs="+", default=list(LEVELS), choices=LEVELS)
+    ap.add_argument("--foot-size-factor", nargs="*", default=[], metavar="LEVEL=F",
+                    help="element-size factor of a foot level (build_foot's size_factor), e.g. fine=1.3")
+    ap.add_argument("--linear", default="auto", help="linear solver (auto, pardiso, amg, scipy)")
+    ap.add_argument("--timeout", type=float, default=6 * 3600.0, help="per case [s]")
+    ap.add_argument("--json", default=str(HERE / "results" / "convergence_models.json"))
+    ap.add_argument("--reuse", action="store_true",
+                    help="take the cases already solved in the --json file (same model, level, size factor) "
+                         "instead of solving them again")
+    args = ap.parse_args(argv)
+    factors = {k: float(v) for k, v in (s.split("=") for s in args.foot_size_factor)}
+    out_path = Path(args.json)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    done: dict = {}
+    if args.reuse and out_path.is_file():
+        for model, cases in json.loads(out_path.read_text()).get("cases", {}).items():
+            for c in cases:
+                if "error" not in c:
+                    done[(model, c["level"], float(c.get("size_factor", 1.0)))] = c
+    doc = {"description": "mesh convergence of the foot (standing, 70 kg, chain loads) and the knee (1150 N axial, "
+                          "full extension, no menisci); see benchmarks/convergence_models.py",
+           "machine": machine_info(), "load_at_start": machine_load(), "linear": args.linear,
+           "criterion_pct": CRITERION_PCT, "cases": {m: [] for m in args.models}, "changes": {}}
+    if args.reuse and out_path.is_file():  # keep the other models' study as it is
+        old = json.loads(out_path.read_text())
+        for model, cases in old.get("cases", {}).items():
+            if model not in args.models:
+                doc["cases"][model] = cases
+                doc["changes"][model] = old.get("changes", {}).get(model, changes(cases))
+    # level by level, so that both models' coarse and medium figures are in before the long fine solves
+    for level in args.levels:
+        for model in args.models:
+            sf = factors.get(level, 1.0) if model == "foot" else 1.0
+            print(f"{model} {level} (size factor {sf}) ...", flush=True)
+            if (model, level, float(sf)) in done:
+                res = done[(model, level, float(sf))]
+                res["reused"] = True
+            else:
+                res = run_child(__file__, ["--_worker", model, level, str(sf), args.linear], timeout=args.timeout)
+            res.setdefault("level", level)
+            res.setdefault("size_factor", sf)
+            doc["cases"][model].append(res)
+            if "error" in res:
+                print(f"  FAILED: {res['error']}", flush=True)
+            else:
+                print(f"  {res['dofs']:,} DOFs, build {res['build_s']:.1f} s, solve {res['solve_s']:.0f} s "
+                      f"({res['steps']} steps, {res['iterations']} iterations), peak RSS "
+                      f"{res['peak_rss_mib'] / 1024:.1f} GiB{' (reused)' if res.get('reused') else ''}; "
+                      + json.dumps({k: round(v, 4) for k, v in res["metrics"].items()
+                                    if isinstance(v, float)}), flush=True)
+            doc["changes"][model] = changes(doc["cases"][model])
+            out_path.write_text(json.dumps(doc, indent=2))
+    for model in args.models:
+        print(f"\n{model}:")
+        table(model, doc["cases"][model])
+    print(f"\n* = change of {CRITERION_PCT:.0f} % or more. Written {out_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
