@@ -56,6 +56,8 @@ class _Stage:
 def _solve(args) -> int:
     from .modelfile import load_model
 
+    if Path(args.model).suffix.lower() == ".feb":
+        return _solve_feb(args)
     stage = _Stage(args.quiet)
     model = Path(args.model)
     out = Path(args.output)
@@ -106,6 +108,18 @@ def _solve(args) -> int:
         "max_displacement_mm": round(pk["max_displacement"]["value"], 6),
         "max_von_mises_MPa": round(pk["max_von_mises"]["value"], 6),
     }))
+    return EXIT_OK
+
+
+def _solve_feb(args) -> int:
+    """``fesolver solve MODEL.feb``: an FEBio input file (see :mod:`fesolver.febio`)."""
+    from .febio import solve_febio_file
+
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise ModelError(f"output {out} exists and is not a directory")
+    info = solve_febio_file(args.model, out, progress=not args.quiet)
+    print(json.dumps({k: info[k] for k in ("result", "summary", "solution_norm", "iterations", "steps")}))
     return EXIT_OK
 
 
@@ -190,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"fesolver {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("solve", help="solve a model file (TOML) and write result.vtu + summary.json")
-    s.add_argument("model", help="model file (.toml); see README 'Model files'")
+    s.add_argument("model", help="model file (.toml; see README 'Model files') or FEBio input (.feb)")
     s.add_argument("-o", "--output", required=True, help="output directory (created if missing)")
     from .solvers import METHODS
 

@@ -3,11 +3,13 @@
 * :mod:`~fesolver.materials.linear`: isotropic linear elasticity (small strain);
 * :mod:`~fesolver.materials.hyperelastic`: St Venant-Kirchhoff, neo-Hookean, Mooney-Rivlin, second-order
   polynomial, Ogden, compressible foam (hyperfoam) and fibre-reinforced (tension-only fibres) models for
-  finite strain; their stress and tangent are evaluated by the numba kernels in :mod:`~fesolver.materials._kernels`.
+  finite strain; their stress and tangent are evaluated by the numba kernels in :mod:`~fesolver.materials._kernels`;
+* :mod:`~fesolver.materials.active_contraction`: FEBio's active fibre contraction (an added fibre stress).
 """
 
 from __future__ import annotations
 
+from .active_contraction import ActiveFibreContraction
 from .hyperelastic import (
     MODELS as _HYPERELASTIC_MODELS,
 )
@@ -35,6 +37,7 @@ __all__ = [
     "FibreNeoHookean",
     "Hyperfoam",
     "MATERIAL_MODELS",
+    "ActiveFibreContraction",
 ]
 
 #: model-file name -> (class or factory, required keys, optional keys)
