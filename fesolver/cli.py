@@ -7,6 +7,9 @@
     ``summary.json``, ``report.md`` and ``scenario.json`` (see :func:`fesolver.simulate.run_scenario`).
 ``fesolver scenario-keys``
     Print the scenario schema (every key, type, default, range, unit) as a Markdown table.
+``fesolver batch SCENARIO... -o OUTDIR`` / ``fesolver sweep SWEEP.toml -o OUTDIR``
+    Run many scenarios (files, or a base scenario over a grid of values) in parallel here or on a Dask cluster
+    (``--scheduler``); one folder per case, ``results.csv``/``results.parquet``; resumable (docs/batch.md).
 
 Exit codes: 0 success; 2 invalid input (model file, mesh, arguments); 3 the solver failed; 1 anything else.
 """
@@ -196,6 +199,86 @@ def _export_html(args) -> int:
     return EXIT_OK
 
 
+def _export_feb(args) -> int:
+    """``fesolver export-feb MODEL.toml -o model.feb``: the model as an FEBio input file (febio_spec 4.0)."""
+    from .febio_export import export_feb
+
+    out = export_feb(args.model, args.output)
+    print(json.dumps({"feb": str(out)}))
+    return EXIT_OK
+
+
+def _batch_overrides(args) -> dict:
+    overrides = {}
+    for item in args.set or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ModelError(f"--set {item!r}: expected KEY=VALUE, e.g. foot.eversion_deg=8")
+        overrides[key.strip()] = _toml_value(value.strip())
+    return overrides
+
+
+def _batch_run(args, cases, meta: dict) -> int:
+    from .batch import run_batch
+
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise ModelError(f"output {out} exists and is not a directory")
+    if args.dry_run:
+        print(json.dumps({"cases": [{"case_id": c.case_id, "params": c.params, "error": c.error}
+                                    for c in cases]}, default=str))
+        return EXIT_OK
+    try:
+        rep = run_batch(cases, out, scheduler=args.scheduler, workers=args.workers, threads=args.threads,
+                        rerun_failed=args.rerun_failed, progress=not args.quiet, plots=not args.no_plots, meta=meta)
+    except KeyboardInterrupt:
+        done = sum(1 for d in (out / "cases").glob("*") if (d / "case.json").is_file())
+        print(f"\ninterrupted: {done} case folders complete in {out}; the same command resumes", file=sys.stderr)
+        return 130
+    counts = {s: rep.count(s) for s in ("ok", "failed", "not_converged")}
+    if not args.quiet:
+        for r in rep.rows:
+            if r["status"] != "ok":
+                print(f"  {r['case_id']}: {r['status']}: {r['error']}", file=sys.stderr)
+    print(json.dumps({"cases": len(rep.rows), "ran": rep.ran, "skipped": rep.skipped, **counts,
+                      "table": str(rep.csv), "parquet": str(rep.parquet), "seconds": rep.seconds}))
+    return EXIT_OK if counts["ok"] == len(rep.rows) else EXIT_SOLVER
+
+
+def _batch(args) -> int:
+    from .batch import cases_from_files
+
+    cases = cases_from_files(args.scenarios, overrides=_batch_overrides(args))
+    return _batch_run(args, cases, {"command": "batch", "scenarios": [str(p) for p in args.scenarios]})
+
+
+def _sweep(args) -> int:
+    from .batch import load_sweep
+
+    sweep = load_sweep(args.sweep, overrides=_batch_overrides(args))
+    if not args.quiet and not args.dry_run:
+        print(f"  sweep {sweep.title!r} ({args.sweep}): {len(sweep.cases)} cases over {', '.join(sweep.keys)}",
+              file=sys.stderr)
+    meta = {"command": "sweep", "sweep": str(Path(args.sweep).resolve()), "base": str(sweep.base),
+            "title": sweep.title, "keys": list(sweep.keys)}
+    return _batch_run(args, list(sweep.cases), meta)
+
+
+def _batch_options(b) -> None:
+    b.add_argument("-o", "--output", required=True, help="output folder (created if missing; reused to resume)")
+    b.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a scenario key in every case, e.g. --set mesh.level=coarse (repeatable)")
+    b.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="run on this existing Dask scheduler (default: local worker processes)")
+    b.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
+    b.add_argument("--threads", type=int, help="numba threads per case (default: cores / workers)")
+    b.add_argument("--rerun-failed", action="store_true", help="run again the cases recorded as failed")
+    b.add_argument("--no-plots", action="store_true", help="do not draw metric-vs-parameter curves")
+    b.add_argument("--dry-run", action="store_true", help="validate and list the cases (JSON); run nothing")
+    b.add_argument("-q", "--quiet", action="store_true", help="no progress bar or messages on stderr")
+    b.add_argument("-v", "--verbose", action="store_true", help="log details")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="fesolver",
@@ -245,6 +328,18 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("result", help="result folder of `fesolver run`")
     h.add_argument("-o", "--output", help="HTML file (default RESULT/viewer.html)")
     h.set_defaults(func=_export_html)
+    x = sub.add_parser("export-feb", help="write a model file (TOML) as an FEBio input file (febio_spec 4.0)")
+    x.add_argument("model", help="model file (.toml; see README 'Model files')")
+    x.add_argument("-o", "--output", required=True, help="the .feb file to write")
+    x.set_defaults(func=_export_feb)
+    b = sub.add_parser("batch", help="run many scenario files, in parallel or on a Dask cluster (resumable)")
+    b.add_argument("scenarios", nargs="+", help="scenario files (.toml)")
+    _batch_options(b)
+    b.set_defaults(func=_batch)
+    sw = sub.add_parser("sweep", help="run a base scenario over a grid of key values (see docs/batch.md)")
+    sw.add_argument("sweep", help="sweep file (.toml): base, [set], [grid], [zip]")
+    _batch_options(sw)
+    sw.set_defaults(func=_sweep)
     return p
 
 
