@@ -17,13 +17,19 @@ Control                   ``STATIC``; ``time_steps`` x ``step_size`` is the end 
 Mesh                      ``Nodes``; ``Elements`` tet4, tet10, hex8 (solids), line2 (trusses); ``NodeSet``;
                           ``ElementSet``; ``Surface`` (tri3, quad4); ``SurfacePair``
 MeshDomains               ``SolidDomain`` (default formulation: FEBio's three-field hex8 for uncoupled
-                          materials = fesolver's mean dilatation, displacement-only otherwise);
+                          materials = fesolver's mean dilatation, displacement-only otherwise; ``ut4-solid``
+                          tet4 with ``iso_stab`` 0 = :class:`~fesolver.elements.ut4.UT4NodalIntegration`);
                           ``BeamDomain type="linear-truss"``
 Material                  neo-Hookean, Mooney-Rivlin, Ogden, trans iso Mooney-Rivlin (with
                           ``active_contraction``), rigid body, linear truss (see ``docs/febio.md``)
 Boundary                  zero displacement, prescribed displacement (absolute), rigid (nodes on a body)
 Loads                     nodal_force, nodal_load; pressure only with ``<linear>1</linear>`` (dead load)
 Rigid                     rigid_fixed, rigid_displacement / rigid_rotation, rigid_force (one curve per body)
+Contact                   ``sliding-facet-on-facet``, ``sliding-elastic`` (penalty or augmented Lagrangian,
+                          ``auto_penalty``, ``two_pass``) -> one single-pass
+                          :class:`~fesolver.contact.SurfaceContact` per FEBio pass (:func:`_surface_contact`)
+Constraints               ``rigid_wall`` (plane, penalty with a load curve, offset) -> a fixed
+                          :class:`~fesolver.contact.RigidPlane` with FEBio's gap and nodal areas
 LoadData                  loadcurve, LINEAR (or SMOOTH through two points, which is linear), extend CONSTANT
 ========================  ===================================================================================
 
@@ -42,8 +48,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .contact import RigidPlane, SurfaceContact
 from .elements import HEX8, LINE2, QUAD4, TET4, TET10, TRI3
 from .elements.truss import TrussMaterial
+from .elements.ut4 import UT4NodalIntegration
 from .errors import ModelError
 from .loads import COMPONENTS, FixedDisplacement, LoadCurve, NodalForce, Selection, SurfaceLoad
 from .materials import MooneyRivlin, NeoHookean, Ogden, TransIsoMooneyRivlin
@@ -53,7 +61,7 @@ from .problem import Problem
 from .rigid import RigidBody, RigidCoupledSystem
 from .solvers.newton import NewtonOptions
 
-__all__ = ["FEBioError", "FEBioModel", "read_febio", "solution_norm", "FEBIO_MATERIALS"]
+__all__ = ["FEBioError", "FEBioModel", "read_febio", "solution_norm", "auto_penalty", "FEBIO_MATERIALS"]
 
 log = logging.getLogger(__name__)
 
@@ -429,7 +437,7 @@ def read_febio(path) -> FEBioModel:
         mats.setdefault(m.get("id"), mats[m.get("name", m.get("id"))])
 
     # -- domains --------------------------------------------------------------------------------
-    materials, trusses, rigid_regions, active = {}, {}, {}, []
+    materials, trusses, rigid_regions, active, ut4 = {}, {}, {}, [], []
     md_blocks: list[int] = []
     dom = root.find("MeshDomains")
     if dom is None:
@@ -446,11 +454,17 @@ def read_febio(path) -> FEBioModel:
             if kind != "solid":
                 raise r.err(d, f"SolidDomain {name!r} is a block of line elements")
             dtype = d.get("type")
-            if dtype not in (None, "", "elastic-solid", "three-field-solid"):
-                raise r.err(d, f"solid domain formulation {dtype!r} is not supported by fesolver (e.g. FEBio's "
-                               f"ut4-solid nodally integrated tetrahedron); remove the type attribute to run the "
-                               f"standard formulation")
-            r.only(d, set(), f"SolidDomain {name!r}")
+            if dtype not in (None, "", "elastic-solid", "three-field-solid", "ut4-solid"):
+                raise r.err(d, f"solid domain formulation {dtype!r} is not supported by fesolver (elastic-solid, "
+                               f"three-field-solid, ut4-solid)")
+            r.only(d, {"alpha", "iso_stab"} if dtype == "ut4-solid" else set(), f"SolidDomain {name!r}")
+            if dtype == "ut4-solid":
+                if solids[k].etype is not TET4 or mkind != "solid":
+                    raise r.err(d, f"ut4-solid domain {name!r} needs tet4 elements and a deformable material")
+                if r.scalar(d, "iso_stab", 0.0) != 0.0:
+                    raise r.err(d.find("iso_stab"), f"ut4-solid domain {name!r}: iso_stab = 1 (deviatoric "
+                                                    f"stabilisation) is not supported (only 0)")
+                ut4.append((k, mat[0], r.scalar(d, "alpha", 0.05), name))
             if mkind == "rigid":
                 rigid_regions[name] = (mname, mat)
                 materials[name] = NeoHookean(1.0, 0.0)  # ignored: a rigid motion strains nothing
@@ -607,14 +621,20 @@ def read_febio(path) -> FEBioModel:
             rigid_nodes[mname] = np.unique(np.concatenate(b["nodes"]))
 
     # -- contact and constraints -----------------------------------------------------------------
-    for sec in ("Contact", "Constraints"):
-        s = root.find(sec)
-        for c in (s.children if s is not None else []):
-            raise r.err(c, f"{sec.lower()} <{c.tag} type={c.get('type')!r}> is not supported by fesolver's FEBio "
-                           f"import yet (FEBio's {c.get('type')} formulation has no fesolver equivalent)")
+    contacts: list = []
+    block_materials = {k: (None if name in rigid_regions else materials[name])
+                       for name, (kind, k) in block_of.items() if kind == "solid"}
+    csec = root.find("Contact")
+    for c in (csec.children if csec is not None else []):
+        contacts.extend(_surface_contact(r, c, mesh, block_materials, pairs))
+    ksec = root.find("Constraints")
+    for c in (ksec.children if ksec is not None else []):
+        contacts.append(_rigid_wall(r, c, mesh, curve))
 
-    contacts = [_ActiveContraction(k, mat, act, crv) for k, mat, act, crv in active]
-    if contacts:
+    actives = [_ActiveContraction(k, mat, act, crv) for k, mat, act, crv in active]
+    contacts += actives
+    contacts += [UT4NodalIntegration(k, mat, alpha, name=f"ut4_{name}") for k, mat, alpha, name in ut4]
+    if actives:
         # an active stress is an internal load: with no external force the reactions (the residual's scale) can
         # vanish at equilibrium (a free fibre contracting), so convergence is judged by the energy norm alone, as
         # FEBio does with rtol = 0 (fesolver's energy tolerance, 1e-14 of the first iteration's, is the tighter)
@@ -686,6 +706,183 @@ def _material(r: _Reader, m: _Node, curve):
                    f"{sorted(FEBIO_MATERIALS)}")
 
 
+def _laugon(r: _Reader, c: _Node, label: str) -> bool:
+    """FEBio's ``laugon``: False for ``PENALTY`` / 0, True for ``AUGLAG`` / 1; anything else is refused."""
+    v = r.text(c, "laugon", "0").upper()
+    if v in ("0", "PENALTY", "FALSE"):
+        return False
+    if v in ("1", "AUGLAG", "TRUE"):
+        return True
+    raise r.err(c.find("laugon"), f"{label}: laugon {v!r} is not supported (PENALTY or AUGLAG)")
+
+
+def _reference_facet_areas(points: np.ndarray, ftype, conn: np.ndarray) -> np.ndarray:
+    """Reference area [mm^2] of each facet (its own quadrature)."""
+    xi, w = ftype.rule(None)
+    dN = ftype.dshape(xi)
+    X = points[conn]
+    g0 = np.einsum("qa,fai->fqi", dN[:, :, 0], X)
+    g1 = np.einsum("qa,fai->fqi", dN[:, :, 1], X)
+    return (np.linalg.norm(np.cross(g0, g1), axis=2) * w).sum(axis=1)
+
+
+def _element_volumes(mesh: Mesh, block: int) -> np.ndarray:
+    """Reference volume [mm^3] of each element of a solid block."""
+    b = mesh.solids[block]
+    xi, w = b.etype.rule()
+    dN = b.etype.dshape(xi)
+    Jac = np.einsum("eai,qaj->eqij", mesh.points[b.cells], dN)
+    return (np.linalg.det(Jac) * w[None, :]).sum(axis=1)
+
+
+def auto_penalty(mesh: Mesh, block_materials: dict, facets: list, what: str = "surface") -> np.ndarray:
+    """FEBio's ``auto_penalty`` scale of each facet [MPa/mm]: ``E_n A / V`` (``FEContactInterface::AutoPenalty``).
+
+    ``E_n = 1 / (n . C^-1 : (n x n) . n)`` is the normal stiffness of the facet's element material at ``F = I``
+    (Young's modulus for an isotropic material; fesolver uses ``small_strain_moduli()[0]``, exact for the
+    isotropic materials and the isotropic part of a fibre material, whose fibres are slack at ``F = I``),
+    ``A`` the facet's reference area and ``V`` the reference volume of the solid element the facet is a face
+    of. FEBio multiplies it by the contact's ``penalty``.
+
+    Parameters
+    ----------
+    mesh : Mesh
+    block_materials : dict
+        Solid block index -> material (None for a rigid block, which FEBio gives no penalty: refused).
+    facets : list of (facet type, (nf, nfn) int64)
+    what : str
+        Name of the surface, for the error message.
+
+    Returns
+    -------
+    (nf,) float64, facets in the order of ``facets``.
+    """
+    import scipy.sparse as sp
+
+    rows, offs = [], [0]
+    for b in mesh.solids:
+        offs.append(offs[-1] + b.cells.shape[0])
+    nn = mesh.n_nodes
+    cols = np.concatenate([b.cells.ravel() for b in mesh.solids])
+    elem = np.concatenate([np.repeat(np.arange(offs[k], offs[k + 1]), b.cells.shape[1])
+                           for k, b in enumerate(mesh.solids)])
+    incidence = sp.csr_matrix((np.ones(cols.size), (cols, elem)), shape=(nn, offs[-1]))
+    vols = {k: _element_volumes(mesh, k) for k in range(len(mesh.solids))}
+    out = []
+    for ftype, conn in facets:
+        corners = conn[:, :ftype.corner_nodes]
+        nf, nc = corners.shape
+        rows = sp.csr_matrix((np.ones(corners.size), (np.repeat(np.arange(nf), nc), corners.ravel())),
+                             shape=(nf, nn))
+        hits = (rows @ incidence).tocoo()
+        owner = np.full(nf, -1, dtype=np.int64)
+        full = hits.data >= nc - 0.5
+        owner[hits.row[full]] = hits.col[full]  # a boundary facet is a face of exactly one element
+        if np.any(owner < 0):
+            raise FEBioError(f"{what}: facet {int(np.flatnonzero(owner < 0)[0])} is not a face of a solid element "
+                             f"(FEBio's auto_penalty needs its element)")
+        block = np.searchsorted(offs, owner, side="right") - 1
+        area = _reference_facet_areas(mesh.points, ftype, conn)
+        eps = np.empty(nf)
+        for k in np.unique(block):
+            sel = block == k
+            mat = block_materials.get(int(k))
+            if mat is None:
+                raise FEBioError(f"{what}: auto_penalty on a rigid body's facets (FEBio gives them no penalty)")
+            E = float(mat.small_strain_moduli()[0])
+            eps[sel] = E * area[sel] / vols[int(k)][owner[sel] - offs[k]]
+        out.append(eps)
+    return np.concatenate(out)
+
+
+_SLIDING_KEYS = {"laugon", "tolerance", "gaptol", "penalty", "auto_penalty", "two_pass", "knmult", "search_tol",
+                 "search_radius", "seg_up", "minaug", "maxaug", "node_reloc", "smooth_aug", "update_penalty"}
+_SLIDING_EXTRA = {
+    "sliding-facet-on-facet": {"dxtol", "fric_coeff", "fric_penalty"},
+    "sliding-elastic": {"symmetric_stiffness", "tension", "fric_coeff", "flip_primary", "flip_secondary",
+                        "shell_bottom_primary", "shell_bottom_secondary", "offset"},
+}
+#: options that change the physics and have no fesolver equivalent: accepted only when off (0)
+_SLIDING_OFF = ("node_reloc", "smooth_aug", "update_penalty", "tension", "flip_primary", "flip_secondary",
+                "shell_bottom_primary", "shell_bottom_secondary", "offset")
+
+
+def _surface_contact(r: _Reader, c: _Node, mesh: Mesh, block_materials: dict, pairs: dict) -> list:
+    """FEBio ``sliding-facet-on-facet`` / ``sliding-elastic`` -> one single-pass :class:`SurfaceContact` per pass.
+
+    FEBio's passes each carry the full traction ``eps g`` at the slave's integration points (two-pass adds the
+    second pass at full weight, with the second surface's own auto penalty), so each pass becomes its own
+    fesolver contact with ``symmetric=False``, its penalty the mean of FEBio's per-facet penalties of its slave
+    surface (FEBio's ``penalty`` times :func:`auto_penalty`). FEBio integrates at the slave facets' Gauss points
+    with a pressure per point; fesolver's contact pressure is per slave node (mortar weighted gap). The import uses
+    ``subdivision="nodal"`` (node-on-facet with lumped nodal areas): with ``subdivision=0`` (the facets' own Gauss
+    points) Newton stalls on co07 where the stiff, coarse cylinder lands on the soft block (the weighted gaps
+    jump as Gauss points cross master edges); with a uniform gap (co01) both give FEBio's forces exactly.
+    """
+    ctype, name = c.get("type"), c.get("name", c.tag)
+    label = f"contact {name!r} ({ctype})"
+    if c.tag != "contact" or ctype not in _SLIDING_EXTRA:
+        raise r.err(c, f"contact <{c.tag} type={ctype!r}> is not supported (sliding-facet-on-facet, "
+                       f"sliding-elastic; rigid_wall under <Constraints>)")
+    r.only(c, _SLIDING_KEYS | _SLIDING_EXTRA[ctype], label)
+    for key in _SLIDING_OFF:
+        if c.find(key) is not None and r.scalar(c, key) != 0.0:
+            raise r.err(c.find(key), f"{label}: {key} = {r.scalar(c, key):g} is not supported by fesolver "
+                                     f"(only 0)")
+    sp_name = c.get("surface_pair")
+    if sp_name not in pairs:
+        raise r.err(c, f"{label}: surface pair {sp_name!r} is not defined in <Mesh>")
+    primary, secondary, spnode = pairs[sp_name]
+    for surf in (primary, secondary):
+        if surf not in mesh.facet_sets:
+            raise r.err(spnode, f"surface pair {sp_name!r}: surface {surf!r} is not defined")
+    augment = _laugon(r, c, label)
+    penalty = r.scalar(c, "penalty", 1.0)
+    auto = r.scalar(c, "auto_penalty", 0.0) != 0.0
+    two_pass = r.scalar(c, "two_pass", 0.0) != 0.0
+    tol = r.scalar(c, "tolerance", 0.01 if ctype == "sliding-facet-on-facet" else 0.1)
+    gaptol = r.scalar(c, "gaptol", 0.0)
+    # FEBio ignores friction in facet-on-facet contact ("not implemented yet"); sliding-elastic has Coulomb
+    mu = r.scalar(c, "fric_coeff", 0.0) if ctype == "sliding-elastic" else 0.0
+    passes = [(primary, secondary)] + ([(secondary, primary)] if two_pass else [])
+    out = []
+    for k, (slave, master) in enumerate(passes):
+        if auto:
+            eps_f = penalty * auto_penalty(mesh, block_materials, mesh.facet_sets[slave], f"{label}: {slave!r}")
+            eps = float(eps_f.mean())
+            log.info("%s: pass %d, FEBio auto penalty per facet %.4g..%.4g (mean %.4g) MPa/mm", label, k + 1,
+                     eps_f.min(), eps_f.max(), eps)
+        else:
+            eps = penalty
+        out.append(SurfaceContact(slave=slave, master=master, name=name if k == 0 else f"{name} (pass 2)",
+                                  friction=mu, penalty=eps, augmentation=augment, tol=tol, gap_tol=gaptol,
+                                  symmetric=False, subdivision="nodal"))
+    return out
+
+
+def _rigid_wall(r: _Reader, c: _Node, mesh: Mesh, curve) -> _FEBioRigidWall:
+    """FEBio ``rigid_wall`` constraint -> :class:`_FEBioRigidWall` (a :class:`~fesolver.contact.RigidPlane`)."""
+    ctype, name = c.get("type"), c.get("name", c.tag)
+    label = f"constraint {name!r} ({ctype})"
+    if c.tag != "constraint" or ctype != "rigid_wall":
+        raise r.err(c, f"constraint <{c.tag} type={ctype!r}> is not supported (only rigid_wall)")
+    r.only(c, {"laugon", "tolerance", "penalty", "offset", "plane"}, label)
+    surf = c.get("surface")
+    if surf not in mesh.facet_sets:
+        raise r.err(c, f"{label}: surface {surf!r} is not defined")
+    pnode = c.find("plane")
+    if pnode is None:
+        raise r.err(c, f"{label} needs <plane>a,b,c,d</plane>")
+    a = r.floats(pnode, 4)
+    if not np.linalg.norm(a[:3]) > 0:
+        raise r.err(pnode, f"{label}: the plane normal (a, b, c) is zero")
+    pen = c.find("penalty")
+    return _FEBioRigidWall(surface=surf, name=name, plane=tuple(a), febio_penalty=r.scalar(c, "penalty", 0.0),
+                           penalty_curve=curve(pen) if pen is not None else None,
+                           wall_offset=r.scalar(c, "offset", 0.0), augmentation=_laugon(r, c, label),
+                           tol=r.scalar(c, "tolerance", 0.0), gap_tol=0.0)
+
+
 def _centre_of_mass(mesh: Mesh, block: int) -> np.ndarray:
     """Volume-weighted centroid of a solid block (FEBio's rigid-body reference point, uniform density)."""
     b = mesh.solids[block]
@@ -740,6 +937,64 @@ class _ActiveContraction:
 
     def report(self, system, u3: np.ndarray) -> dict:
         return {"activation": self.scale(system.t)}
+
+
+@dataclass(eq=False)
+class _FEBioRigidWall(RigidPlane):
+    """FEBio's ``rigid_wall`` (``FERigidWallInterface``): node-on-plane penalty contact, as a fixed rigid plane.
+
+    FEBio's plane ``a x + b y + c z = d`` (``plane = a, b, c, d``) with ``a = (a, b, c)`` not normalised: a node at
+    ``x`` is projected to ``q = x - (a.x - d) a`` and its gap is ``g_F = -(a/|a|).(x - q) + offset
+    = -(a.x - d)|a| + offset`` (positive = penetration); the node gets the force ``max(0, eps g_F) A_n a/|a|``
+    with ``A_n = |J| w`` of the facet Gauss point that belongs to the node (summed over its facets; ``A/4`` on a
+    parallelogram). fesolver's plane has the unit normal ``n = a/|a|`` and the signed distance ``g``: the same
+    force needs ``eps = eps_F |a|^2`` and the plane point ``a (d + offset/|a|) / |a|^2``. ``eps_F`` follows its
+    load curve (``<penalty lc="...">``).
+    """
+
+    plane: tuple = (0.0, 0.0, 1.0, 0.0)
+    febio_penalty: float = 0.0
+    penalty_curve: LoadCurve | None = None
+    wall_offset: float = 0.0
+
+    def __post_init__(self):
+        a = np.asarray(self.plane[:3], dtype=float)
+        na2 = float(a @ a)
+        self.normal = tuple(a / np.sqrt(na2))
+        self.point = tuple(a * (self.plane[3] + self.wall_offset / np.sqrt(na2)) / na2)
+        self._scale = na2
+
+    def setup(self, system) -> None:
+        self.penalty = self.febio_penalty * self._scale  # at curve = 1; state() applies the curve
+        super().setup(system)
+        mesh = system.problem.mesh
+        acc = np.zeros(mesh.n_nodes)
+        for ftype, conn in Selection(name=self.surface).facets(mesh):
+            acc += np.bincount(conn.ravel(), weights=_febio_nodal_areas(mesh.points, ftype, conn).ravel(),
+                               minlength=mesh.n_nodes)
+        self.area = acc[self.nodes]
+
+    def state(self, system, u3: np.ndarray):
+        if not self._ready:
+            self.setup(system)
+        c = self.penalty_curve(getattr(system, "t", 1.0)) if self.penalty_curve is not None else 1.0
+        self.eps = self.febio_penalty * self._scale * c
+        return super().state(system, u3)
+
+
+def _febio_nodal_areas(points: np.ndarray, ftype, conn: np.ndarray) -> np.ndarray:
+    """``(nf, nfn)`` FEBio's node-integration weights of facets: ``|J| w`` at the Gauss point of each node (quad4:
+    the 2x2 Gauss point nearest the node, weight 1; tri3: a third of the area)."""
+    if ftype is TRI3:
+        return np.repeat(_reference_facet_areas(points, ftype, conn)[:, None] / 3.0, 3, axis=1)
+    if ftype is not QUAD4:
+        raise FEBioError(f"rigid_wall: facet type {ftype.name} is not supported (tri3, quad4)")
+    xi = ftype.ref_nodes / np.sqrt(3.0)
+    dN = ftype.dshape(xi)  # (4 points, 4 nodes, 2)
+    X = points[conn]
+    g0 = np.einsum("qa,fai->fqi", dN[:, :, 0], X)
+    g1 = np.einsum("qa,fai->fqi", dN[:, :, 1], X)
+    return np.linalg.norm(np.cross(g0, g1), axis=2)
 
 
 def solve_febio_file(path, outdir, progress: bool = False) -> dict:

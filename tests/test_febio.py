@@ -30,14 +30,10 @@ needs_verify = pytest.mark.skipif(not (VERIFY / "gold.json").is_file(),
 ELASTIC_TOL, CONTACT_TOL = 0.005, 0.02
 
 #: problems fesolver cannot run yet, with the missing feature (strict: a fixed one must be moved to PASSING)
-MISSING = {
-    "te03": "FEBio's ut4-solid (nodally integrated uniform-strain tetrahedron, alpha = 0.05) is not implemented; "
-            "running the standard tet4 instead would be another element formulation",
-    "co01": "sliding-facet-on-facet contact (FEBio's penalty with auto_penalty) is not mapped to fesolver contact",
-    "co07": "sliding-elastic contact (FEBio's two-pass penalty with auto_penalty) is not mapped to fesolver contact",
-    "co10": "FEBio's rigid_wall constraint (node-on-plane penalty with a load-curve penalty) is not mapped",
-}
-PASSING = ["te01", "ma01", "fi01", "ri01", "bt01"]
+MISSING: dict[str, str] = {}
+PASSING = ["te01", "te03", "ma01", "fi01", "co01", "co10", "ri01", "bt01"]
+#: co07 (4,000 hex8, 3 mm of sliding, ~480 Newton iterations) takes minutes: run with -m slow
+SLOW = ["co07"]
 CONTACT = {"co01", "co07", "co10"}
 
 
@@ -46,7 +42,7 @@ def _gold() -> dict:
 
 
 @needs_verify
-@pytest.mark.parametrize("name", PASSING + [
+@pytest.mark.parametrize("name", PASSING + [pytest.param(n, marks=pytest.mark.slow) for n in SLOW] + [
     pytest.param(n, marks=pytest.mark.xfail(strict=True, raises=FEBioError, reason=why)) for n, why in MISSING.items()
 ])
 def test_febio_verification_problem(name):
@@ -59,13 +55,67 @@ def test_febio_verification_problem(name):
 
 
 @needs_verify
-def test_missing_features_are_named_with_their_line():
-    """Each problem fesolver cannot run fails at read time with the feature and file:line, never approximated."""
-    expect = {"te03": "ut4-solid", "co01": "sliding-facet-on-facet", "co07": "sliding-elastic",
-              "co10": "rigid_wall"}
-    for name, feature in expect.items():
-        with pytest.raises(FEBioError, match=rf"{name}\.feb:\d+: .*{feature}"):
-            read_febio(VERIFY / f"{name}.feb")
+def test_contact_is_mapped_with_febio_penalties():
+    """co01: facet-on-facet, penalty 100 x auto (E A / V = 1 x 1 / 1); co07: two single passes at full weight,
+    each with its own surface's auto penalty (0.01 x E A / V); co10: the wall's penalty follows its curve."""
+    from fesolver.contact import SurfaceContact
+
+    c01 = read_febio(VERIFY / "co01.feb").problem.contacts
+    assert len(c01) == 1 and isinstance(c01[0], SurfaceContact)
+    assert c01[0].penalty == pytest.approx(100.0) and not c01[0].symmetric and not c01[0].augmentation
+    c07 = read_febio(VERIFY / "co07.feb").problem.contacts
+    assert [(c.slave, c.master) for c in c07] == [("PrimarySurface01", "SecondarySurface01"),
+                                                   ("SecondarySurface01", "PrimarySurface01")]
+    # cylinder facets: 0.01 x 1e4 x A / V (A / V = 10.55 / mm); block facets: 0.01 x 1 x 5 / mm
+    assert c07[0].penalty == pytest.approx(1055.0, rel=1e-3) and c07[1].penalty == pytest.approx(0.05, rel=1e-3)
+    wall = read_febio(VERIFY / "co10.feb").problem.contacts[0]
+    assert wall.febio_penalty == 1.0 and wall.penalty_curve(1.0) == 250.0 and wall.penalty_curve(0.0) == 1.0
+
+
+def test_auto_penalty_is_E_A_over_V():
+    """A unit cube element of E = 7 has E A / V = 7 on each face; a 2 x 1 x 1 element 3.5 on its 1 x 1 faces."""
+    from fesolver.elements import HEX8, QUAD4
+    from fesolver.febio import auto_penalty
+    from fesolver.materials import NeoHookean
+    from fesolver.mesh import Mesh, SolidBlock
+
+    pts = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0], [0, 0, 1], [1, 0, 1], [1, 1, 1], [0, 1, 1]], float)
+    for sx, want in ((1.0, 7.0), (2.0, 3.5)):
+        mesh = Mesh(pts * [1.0, 1.0, sx], [SolidBlock(HEX8, np.arange(8)[None])])
+        eps = auto_penalty(mesh, {0: NeoHookean(7.0, 0.3)}, [(QUAD4, np.array([[4, 5, 6, 7]]))])
+        assert eps == pytest.approx([want], rel=1e-12)
+
+
+def test_rigid_wall_force_is_febio_formula():
+    """FEBio's wall: gap -(a.x - d)|a| + offset for a plane a.x = d with |a| != 1, force eps gap A_n a/|a|."""
+    from fesolver.elements import QUAD4
+    from fesolver.febio import _febio_nodal_areas, _FEBioRigidWall
+
+    a, d, off, eps = np.array([-1.0, 0.0, -0.1]), -0.6, 0.02, 3.0
+    wall = _FEBioRigidWall(surface="s", plane=(*a, d), febio_penalty=eps, wall_offset=off, augmentation=False)
+    x = np.array([[0.61, 0.2, 0.1], [0.55, 0.3, 0.4], [0.7, 0.0, 0.0]])
+    g, n, _ = wall.distance(x)
+    gap_f = -(x @ a - d) * np.linalg.norm(a) + off
+    assert np.allclose(eps * np.dot(a, a) * np.maximum(0, -g), eps * np.maximum(0, gap_f))
+    assert np.allclose(n, a / np.linalg.norm(a))
+    # node areas: |J| at the 2x2 Gauss point of each node (A/4 on a parallelogram, not on a trapezoid)
+    pts = np.array([[0, 0, 0], [2, 0, 0], [1.5, 1, 0], [0.5, 1, 0]], float)
+    A = _febio_nodal_areas(pts, QUAD4, np.array([[0, 1, 2, 3]]))
+    assert A.sum() == pytest.approx(1.5) and A[0, 0] > A[0, 3]
+
+
+def test_unsupported_contact_option_names_its_line(tmp_path):
+    """Options fesolver has no equivalent for (tension, node relocation, ...) are refused, not ignored."""
+    text = (VERIFY / "co07.feb").read_text() if (VERIFY / "co07.feb").is_file() else None
+    if text is None:
+        pytest.skip("co07.feb not found")
+    path = tmp_path / "x.feb"
+    path.write_text(text.replace("<tension>0</tension>", "<tension>1</tension>"))
+    with pytest.raises(FEBioError, match=r"x\.feb:\d+: contact 'TCInterface01' \(sliding-elastic\): tension"):
+        read_febio(path)
+    path.write_text(text.replace('type="sliding-elastic"', 'type="sliding-biphasic"'))
+    with pytest.raises(FEBioError, match=r"x\.feb:\d+: contact <contact type='sliding-biphasic'> is not supported"):
+        read_febio(path)
 
 
 @needs_verify
