@@ -429,9 +429,10 @@ def test_cli_render_compare_export_and_view_without_display(results, tmp_path, c
 
 
 def test_numerics_never_import_viz():
+    """Only the front ends draw: viz itself, the CLI and the batch runner (its metric curves, imported lazily)."""
     pattern = re.compile(r"^\s*(from\s+(\.+|fesolver\.?)\s*(viz\b|import\s+viz\b)|import\s+fesolver\.viz\b)", re.M)
     offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "fesolver").rglob("*.py")
-                 if p.name not in ("viz.py", "cli.py") and pattern.search(p.read_text())]
+                 if p.name not in ("viz.py", "cli.py", "batch.py") and pattern.search(p.read_text())]
     assert not offenders
 
 
