@@ -132,11 +132,12 @@ def foot_problem(scenario, fl, foot, insole=None):
         from .models import merge_models
 
         foot, insole = copy.deepcopy(foot), copy.deepcopy(insole)
+        _add_insole_skin(foot, insole, n)
+        _add_insole_surface(insole)
         _place_insole(foot, insole, n, x0)
         model = merge_models(foot, insole, name="foot")
         bcs.append(FixedDisplacement(Selection(name="insole_bottom"), {0: 0.0, 1: 0.0, 2: 0.0}, name="shoe"))
-        down = _settle(model, foot.mesh.n_nodes, n, lambda: SurfaceContact(slave="plantar_skin",
-                                                                            master="insole_top", name="insole"))
+        down = _settle(model, foot.mesh.n_nodes, n, lambda: _insole_contact(model))
         for k in foot.landmarks:
             model.landmarks[k] = np.asarray(model.landmarks[k]) - down * n
         # the nearly flat sole lands on the insole over a large area at once: a stiff penalty without
@@ -147,11 +148,54 @@ def foot_problem(scenario, fl, foot, insole=None):
     return model, prob
 
 
+#: the foot's skin facing the insert: the plantar skin and the lower sides of the foot, which a heel cup or an
+#: arch support can reach (the facet set is added to the foot's copy by :func:`_add_insole_skin`)
+INSOLE_SKIN = "insole_skin"
+#: how far above the insert's highest feature the foot's side skin is included in that contact surface [mm]
+INSOLE_SKIN_MARGIN = 10.0
+
+
+#: the insert's surface facing the foot: its top and its side walls (all but the bottom), so that skin beside a
+#: raised edge (a heel-cup rim) meets the wall instead of jumping onto the rim's top from below its edge
+INSOLE_SURFACE = "insole_surface"
+
+
+def _add_insole_surface(insole) -> None:
+    """Add the facet set :data:`INSOLE_SURFACE` to ``insole``: its exterior facets not on ``insole_bottom``."""
+    mesh = insole.mesh
+    bottom = np.zeros(mesh.n_nodes, dtype=bool)
+    bottom[_facet_nodes(mesh, "insole_bottom")] = True
+    sets = []
+    for ftype, conn, _ in mesh.boundary_facets():
+        sel = ~np.all(bottom[conn], axis=1)
+        if sel.any():
+            sets.append((ftype, np.ascontiguousarray(conn[sel])))
+    mesh.facet_sets[INSOLE_SURFACE] = sets
+
+
+def _add_insole_skin(foot, insole, n: np.ndarray) -> None:
+    """Add the facet set :data:`INSOLE_SKIN` to ``foot``: its exterior facets whose nodes all lie within the
+    insert's relief (its top's rise above the flat top, ``z = 0`` as built) plus :data:`INSOLE_SKIN_MARGIN` of the
+    foot's lowest point along the ground normal ``n``. The plantar skin alone ends a few millimetres up the
+    sides of the sole, below a heel-cup rim or an arch support, which would then meet the foot where it has no
+    contact surface."""
+    mesh = foot.mesh
+    h = mesh.points @ n
+    band = max(float(insole.mesh.points[:, 2].max()), 0.0) + INSOLE_SKIN_MARGIN
+    low = h - h.min() <= band
+    sets = []
+    for ftype, conn, _ in mesh.boundary_facets():
+        sel = np.all(low[conn], axis=1)
+        if sel.any():
+            sets.append((ftype, np.ascontiguousarray(conn[sel])))
+    mesh.facet_sets[INSOLE_SKIN] = sets
+
+
 def _place_insole(foot, insole, n: np.ndarray, x0: np.ndarray) -> None:
     """Tilt the insole (built flat, top at z = 0) onto the ground plane so that its flat top passes through
     the foot's lowest point ``x0`` with normal ``n``, then move the foot along ``n`` until its plantar skin
     just touches the insole's top (raised features: arch support, heel cup). Changes both in place."""
-    from scipy.interpolate import LinearNDInterpolator
+    from scipy.interpolate import LinearNDInterpolator, NearestNDInterpolator
 
     ez = np.array([0.0, 0.0, 1.0])
     v = np.cross(ez, n)
@@ -166,11 +210,18 @@ def _place_insole(foot, insole, n: np.ndarray, x0: np.ndarray) -> None:
     e1 = np.cross([0.0, 1.0, 0.0], n)
     e1 /= np.linalg.norm(e1)
     e2 = np.cross(n, e1)
-    P = foot.mesh.points[_facet_nodes(foot.mesh, "plantar_skin")]
+    P = foot.mesh.points[_facet_nodes(foot.mesh, INSOLE_SKIN)]
     Q = insole.mesh.points[_facet_nodes(insole.mesh, "insole_top")]
     # the insole's top as a height field over the ground plane, read at every plantar-skin node (the contact's
     # slave nodes, whose weighted gaps decide the first contact)
-    top_height = LinearNDInterpolator(np.column_stack([Q @ e1, Q @ e2]), Q @ n)(np.column_stack([P @ e1, P @ e2]))
+    q2, p2 = np.column_stack([Q @ e1, Q @ e2]), np.column_stack([P @ e1, P @ e2])
+    top_height = LinearNDInterpolator(q2, Q @ n)(p2)
+    # skin beyond the insole's outline (the foot overhangs its edge) takes the height of the nearest edge point:
+    # a heel-cup rim at the edge must not start inside the foot's side (a node below the master's boundary edge is
+    # out of contact until a small move projects it onto the rim's top, deep inside: a jump Newton cannot follow)
+    out = np.isnan(top_height)
+    if out.any():
+        top_height[out] = NearestNDInterpolator(q2, Q @ n)(p2[out])
     over = top_height - P @ n
     # touching with 10 micrometres of interference, so that the contact is active from the first iteration (a
     # foot hanging free above the insole would have no vertical support: a singular stiffness)
@@ -189,16 +240,16 @@ INSOLE_PENALTY_FACTOR = 10.0
 def _insole_contact(model):
     from .contact.rigid_surfaces import PENALTY_FACTOR, contact_modulus
 
-    nodes = np.union1d(_facet_nodes(model.mesh, "plantar_skin"), _facet_nodes(model.mesh, "insole_top"))
-    fs = [c for _, c in model.mesh.facet_sets["plantar_skin"]]
+    nodes = np.union1d(_facet_nodes(model.mesh, INSOLE_SKIN), _facet_nodes(model.mesh, INSOLE_SURFACE))
+    fs = [c for _, c in model.mesh.facet_sets[INSOLE_SKIN]]
     pts = model.mesh.points
     area = np.concatenate([0.5 * np.linalg.norm(np.cross(pts[c[:, 1]] - pts[c[:, 0]], pts[c[:, 2]] - pts[c[:, 0]]),
                                                 axis=1) for c in fs])
     h = float(np.sqrt(area.mean()))
     prob = model.problem()
     eps = INSOLE_PENALTY_FACTOR * PENALTY_FACTOR * contact_modulus(prob, nodes) / h
-    return SurfaceContact(slave="plantar_skin", master="insole_top", name="insole", penalty=eps, augmentation=False,
-                          subdivision=1)
+    return SurfaceContact(slave=INSOLE_SKIN, master=INSOLE_SURFACE, name="insole", penalty=eps, augmentation=False,
+                          subdivision="nodal")
 
 
 def _settle(model, n_moving: int, n: np.ndarray, make_contact, interference: float = 1e-4) -> float:

@@ -42,8 +42,9 @@ __all__ = ["build_insole", "insole_from_mesh", "OUTLINE_SCALE", "MESH_SIZES", "A
 
 log = logging.getLogger(__name__)
 
-#: the insole outline is the foot's plantar outline scaled by this factor about its centre (it sits inside)
-OUTLINE_SCALE = 0.97
+#: the insole outline is the foot's plantar outline scaled by this factor about its centre: a little larger than the
+#: foot, so that a heel-cup rim rises around the heel's border instead of under the foot's side skin
+OUTLINE_SCALE = 1.04
 #: mesh level -> (in-plane element size [mm], layers through the thickness)
 MESH_SIZES = {"coarse": (9.0, 2), "medium": (5.0, 3), "fine": (3.0, 4)}
 #: arch support profiles along x (all peak at 1 in the middle of the support, see :func:`_arch_profile`)
