@@ -189,9 +189,9 @@ def test_nodal_contact_force_and_area(kind, nl, nu):
     """Node-on-facet contact of a smaller block (8 x 8 mm, inside the master's outline) pressed into a 10 x 10 mm
     block, non-matching meshes: Newton converges, the contact force equals the applied force and the area is the
     slave's. (Not a patch test: the punch's edges concentrate the pressure. A fine hex8 slave on a coarse master,
-    and a tet4 pair (4, 4, 2) on (3, 3, 2), stall at a relative residual of about 2e-5: the variant is a fallback for where the mortar rule's
-    integration points switching master facets stall Newton, and FEBio's node-on-facet contact, not the
-    default.)"""
+    and a tet4 pair (4, 4, 2) on (3, 3, 2), stall at a relative residual of about 2e-5: the variant is a fallback
+    where the mortar rule's integration points switching master facets stall Newton, and FEBio's node-on-facet
+    contact, not the default.)"""
     geo = {"shift": (1.0, 1.0), "Lu": 8.0}
     mesh = stacked_blocks(nl, nu, kind=kind, **geo)
     c = SurfaceContact(slave="upper_bottom", master="lower_top", name="iface", subdivision="nodal")

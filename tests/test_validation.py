@@ -195,8 +195,8 @@ def test_standing_peak_forefoot_pressure(achilles_series):
 
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, raises=ConvergenceError,
-                   reason="the foot on a flat soft insole does not converge: Newton cannot leave load factor 0 "
-                   "(poron and eva_soft, coarse), so the comparison is still missing")
+                   reason="the foot on an insole does not converge yet (docs/models.md, 'Foot on an insert'), so "
+                   "the comparison is still missing")
 def test_soft_insole_relieves_heel_pressure(standing, achilles_series):
     """A flat, soft insole (6 mm, Poron-like, E = 0.3 MPa) lowers the peak heel pressure in standing by at least
     half the relief of flat insoles and at most the relief of fully conforming insoles reported by Goske et al.
