@@ -68,13 +68,12 @@ import shutil
 import socket
 import tempfile
 import time
-import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import FesolverError, ScenarioError
+from .errors import FesolverError, ScenarioError, read_toml
 
 __all__ = ["Case", "Sweep", "SweepError", "BatchReport", "STATUS", "load_sweep", "cases_from_files", "run_batch",
            "run_case", "code_hash", "scenario_hash", "table_columns", "local_parallelism", "to_toml",
@@ -290,14 +289,7 @@ def load_sweep(path, overrides: dict | None = None) -> Sweep:
 
     path = Path(path)
     file = str(path)
-    if not path.is_file():
-        raise SweepError(f"{file}: sweep file not found")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise SweepError(f"{file}: not valid TOML: {exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise SweepError(f"{file}: not a UTF-8 text file: {exc}") from exc
+    data = read_toml(path, SweepError, "sweep file")
     unknown = [k for k in data if k not in _SWEEP_KEYS]
     if unknown:
         raise SweepError(f"{file}: unknown top-level key {unknown[0]!r}; a sweep file has {list(_SWEEP_KEYS)} "

@@ -130,13 +130,7 @@ def _run(args) -> int:
     from .scenario import load_scenario
     from .simulate import run_scenario
 
-    overrides = {}
-    for item in args.set or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ModelError(f"--set {item!r}: expected KEY=VALUE, e.g. foot.eversion_deg=8")
-        overrides[key.strip()] = _toml_value(value.strip())
-    scenario = load_scenario(args.scenario, overrides=overrides)
+    scenario = load_scenario(args.scenario, overrides=_overrides(args))
     out = Path(args.output)
     if out.exists() and not out.is_dir():
         raise ModelError(f"output {out} exists and is not a directory")
@@ -208,7 +202,8 @@ def _export_feb(args) -> int:
     return EXIT_OK
 
 
-def _batch_overrides(args) -> dict:
+def _overrides(args) -> dict:
+    """The ``--set KEY=VALUE`` options as ``{key: TOML value}``."""
     overrides = {}
     for item in args.set or []:
         key, sep, value = item.partition("=")
@@ -248,14 +243,14 @@ def _batch_run(args, cases, meta: dict) -> int:
 def _batch(args) -> int:
     from .batch import cases_from_files
 
-    cases = cases_from_files(args.scenarios, overrides=_batch_overrides(args))
+    cases = cases_from_files(args.scenarios, overrides=_overrides(args))
     return _batch_run(args, cases, {"command": "batch", "scenarios": [str(p) for p in args.scenarios]})
 
 
 def _sweep(args) -> int:
     from .batch import load_sweep
 
-    sweep = load_sweep(args.sweep, overrides=_batch_overrides(args))
+    sweep = load_sweep(args.sweep, overrides=_overrides(args))
     if not args.quiet and not args.dry_run:
         print(f"  sweep {sweep.title!r} ({args.sweep}): {len(sweep.cases)} cases over {', '.join(sweep.keys)}",
               file=sys.stderr)

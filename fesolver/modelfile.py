@@ -56,13 +56,12 @@ Model files are data: nothing in them is executed.
 from __future__ import annotations
 
 import math
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from .contact import RigidCylinder, RigidEllipsoid, RigidPlane, RigidSphere, SurfaceContact
 from .elements.truss import TrussMaterial
-from .errors import MeshError, ModelError
+from .errors import MeshError, ModelError, read_toml
 from .loads import (
     COMPONENTS,
     RAMP,
@@ -248,15 +247,7 @@ def _surface_contact(ct: _Table, cname: str):
 def load_model(path):
     """Read a model file and its mesh -> :class:`~fesolver.problem.Problem` (validated, not solved)."""
     path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"{path}: model file not found")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ModelError(f"{path}: not valid TOML: {exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise ModelError(f"{path}: not a UTF-8 text file: {exc}") from exc
-    return parse_model(data, path)
+    return parse_model(read_toml(path, ModelError, "model file"), path)
 
 
 def parse_model(data: dict, path):

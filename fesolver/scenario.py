@@ -20,13 +20,12 @@ Units: mm, N, MPa, s, kg, degrees (angles), m/s (walking speed).
 from __future__ import annotations
 
 import copy
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .errors import ScenarioError
+from .errors import ScenarioError, read_toml
 from .modelfile import _Table
 
 __all__ = ["Key", "SCHEMA", "Scenario", "load_scenario", "parse_scenario", "schema_table", "GAIT_INSTANTS",
@@ -198,14 +197,7 @@ class Scenario:
 
 def _read_toml(path: Path, referrer: str | None = None) -> dict:
     where = f" (extends of {referrer})" if referrer else ""
-    if not path.is_file():
-        raise ScenarioError(f"{path}: scenario file not found{where}")
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML: {exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{path}: not a UTF-8 text file: {exc}") from exc
+    return read_toml(path, ScenarioError, "scenario file", where)
 
 
 def _merge(base: dict, over: dict) -> dict:
