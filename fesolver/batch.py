@@ -171,17 +171,11 @@ def code_hash() -> str:
     """SHA-256 (hex) of the fesolver version and the source of every fesolver module except those that cannot
     change a result (batch, cli, viz): results computed by other code are not reused. Read from the files at each
     call (a few milliseconds), so that a long-lived session sees edits."""
-    from . import __version__
+    from .models.cache import source_digest
 
-    h = hashlib.sha256(__version__.encode())
     root = Path(__file__).resolve().parent
-    for p in sorted(root.rglob("*.py")):
-        rel = p.relative_to(root).as_posix()
-        if rel in _NOT_RESULT_CODE:
-            continue
-        h.update(rel.encode())
-        h.update(p.read_bytes())
-    return h.hexdigest()
+    files = ((p.relative_to(root).as_posix(), p) for p in sorted(root.rglob("*.py")))
+    return source_digest((rel, p) for rel, p in files if rel not in _NOT_RESULT_CODE)
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -36,18 +36,24 @@ def cache_dir() -> Path | None:
     return Path(v) if v else Path.home() / ".cache" / "fesolver"
 
 
+def source_digest(files) -> str:
+    """SHA-256 (hex) of the fesolver version and ``files``, given as ``(label, path)`` pairs: each label and the
+    file's bytes, in the order given (the code-version key of cached models and of batch results)."""
+    from .. import __version__
+
+    h = hashlib.sha256(__version__.encode())
+    for label, p in files:
+        h.update(label.encode())
+        h.update(Path(p).read_bytes())
+    return h.hexdigest()
+
+
 def _source_hash() -> str:
     global _SOURCE_HASH
     if _SOURCE_HASH is None:
-        from .. import __version__
-
-        h = hashlib.sha256(__version__.encode())
         here = Path(__file__).resolve().parent
         files = sorted(here.glob("*.py")) + sorted((here.parent / "elements").glob("*.py")) + [here.parent / "mesh.py"]
-        for p in files:
-            h.update(p.name.encode())
-            h.update(p.read_bytes())
-        _SOURCE_HASH = h.hexdigest()
+        _SOURCE_HASH = source_digest((p.name, p) for p in files)
     return _SOURCE_HASH
 
 
