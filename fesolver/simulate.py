@@ -36,7 +36,6 @@ from pathlib import Path
 import numpy as np
 
 from .contact import RigidPlane, SurfaceContact
-from .errors import ModelError
 from .loads import FixedDisplacement, NodalForce, Selection
 from .results import UNITS, atomic_write
 from .solvers.newton import ConvergenceError, NewtonOptions
@@ -137,11 +136,6 @@ def foot_problem(scenario, fl, foot, insole=None):
         _place_insole(foot, insole, n, x0)
         model = merge_models(foot, insole, name="foot")
         bcs.append(FixedDisplacement(Selection(name="insole_bottom"), {0: 0.0, 1: 0.0, 2: 0.0}, name="shoe"))
-        down = _settle(model, foot.mesh.n_nodes, n, lambda: _insole_contact(model))
-        for k in foot.landmarks:
-            model.landmarks[k] = np.asarray(model.landmarks[k]) - down * n
-        # the nearly flat sole lands on the insole over a large area at once: a stiff penalty without
-        # augmentation (Uzawa updates make the contact chatter here)
         contacts = [_insole_contact(model)]
     prob = model.problem(bcs=bcs, loads=loads, contacts=contacts, newton=_newton(s), solver=_solver(s),
                          title=f"{s.title}: foot")
@@ -223,21 +217,26 @@ def _place_insole(foot, insole, n: np.ndarray, x0: np.ndarray) -> None:
     if out.any():
         top_height[out] = NearestNDInterpolator(q2, Q @ n)(p2[out])
     over = top_height - P @ n
-    # touching with 10 micrometres of interference, so that the contact is active from the first iteration (a
-    # foot hanging free above the insole would have no vertical support: a singular stiffness)
-    lift = (float(np.nanmax(over)) if np.isfinite(over).any() else 0.0) - 0.01
+    # the foot's lowest point (where the bare foot meets the ground) touches the insert's top with 0.1 micrometre
+    # of interference; the skin the insert's raised features (arch support, posting, heel-cup walls) overlap is
+    # pushed out gradually over the load steps (the contact's initial overlap is ramped: _insole_contact), so
+    # the foot rests on its heel, its forefoot and the overlapped skin from the start instead of on the top
+    # of the arch support alone, about which it would tip freely (a singular stiffness under force control)
+    lowest = int(np.argmin(P @ n))
+    lift = float(over[lowest]) - 1e-4 if np.isfinite(over[lowest]) else 0.0
     foot.mesh.points = foot.mesh.points + lift * n
     for k, p in foot.landmarks.items():
         foot.landmarks[k] = np.asarray(p) + lift * n
 
 
 #: foot-insole contact: penalty = this x the default ``10 E / h`` (penetration about a tenth of the default's),
-#: no augmentation. KNOWN LIMITATION: the nearly flat sole landing on the insole does not converge yet (the
-#: active set chatters); see docs/models.md
+#: no augmentation
 INSOLE_PENALTY_FACTOR = 10.0
 
 
 def _insole_contact(model):
+    """Node-on-facet contact of the foot's lower skin (slave) with the insert's top and walls (master); the
+    overlap of the placed foot with the insert's raised features is resolved over the load steps."""
     from .contact.rigid_surfaces import PENALTY_FACTOR, contact_modulus
 
     nodes = np.union1d(_facet_nodes(model.mesh, INSOLE_SKIN), _facet_nodes(model.mesh, INSOLE_SURFACE))
@@ -249,40 +248,7 @@ def _insole_contact(model):
     prob = model.problem()
     eps = INSOLE_PENALTY_FACTOR * PENALTY_FACTOR * contact_modulus(prob, nodes) / h
     return SurfaceContact(slave=INSOLE_SKIN, master=INSOLE_SURFACE, name="insole", penalty=eps, augmentation=False,
-                          subdivision="nodal")
-
-
-def _settle(model, n_moving: int, n: np.ndarray, make_contact, interference: float = 1e-4) -> float:
-    """Move the first ``n_moving`` nodes of ``model`` (the foot) along ``n`` until the smallest weighted gap of
-    the contact ``make_contact()`` is ``-interference`` [mm]: touching, with the contact active from the first
-    Newton iteration (a foot hanging free above the insole has no vertical support: a singular stiffness),
-    and so small (0.1 micrometre) that the contact force it makes is negligible against the first load step
-    (a deeper interference pushes the foot off the insole in the first iteration, and it floats).
-    The weighted (mortar) gaps average over each node's facets, so a geometric estimate of the first touch
-    is not enough; two passes correct for the insole's curvature. Returns the distance moved against ``n``."""
-    from .nonlinear import FiniteStrainSystem
-
-    def min_gap():
-        c = make_contact()
-        g = c.report(FiniteStrainSystem(model.problem(contacts=[c])), np.zeros((model.mesh.n_nodes, 3)))["gap"]
-        return float(np.nanmin(g))
-
-    # secant iteration on the distance moved, s, for min_gap(s) = -interference
-    x0 = model.mesh.points[:n_moving].copy()
-    s_prev, g_prev = 0.0, min_gap()
-    s_cur = g_prev + interference
-    for _ in range(8):
-        model.mesh.points[:n_moving] = x0 - s_cur * n
-        g = min_gap()
-        if -2.0 * interference <= g <= -0.2 * interference:
-            break
-        slope = (g_prev - g) / (s_cur - s_prev) if s_cur != s_prev else 1.0
-        s_prev, g_prev = s_cur, g
-        s_cur = s_cur + (g + interference) / max(slope, 0.05)
-    else:
-        raise ModelError(f"could not place the foot on the insole: smallest contact gap {g:.3g} mm after moving "
-                         f"it {s_cur:.3g} mm")
-    return s_cur
+                          subdivision="nodal", initial_overlap="ramp")
 
 
 def build_knee_model(scenario, kl):

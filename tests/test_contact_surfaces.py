@@ -432,3 +432,136 @@ def test_contact_blocks_example_press_and_slide(tmp_path):
     c = json.loads((out / "summary.json").read_text())["contact"]["interface"]
     assert np.linalg.norm(c["friction_force_N"]) == pytest.approx(0.3 * c["normal_force_N"], rel=0.01)
     assert c["sliding_nodes"] == c["active_nodes"]
+
+
+# -- closest points on master edges ------------------------------------------------------------------
+def _valley(slave_z=-0.05):
+    """A V-shaped master (two quad4 facets folding along ``x = 0``, ``z = |x| / 2``, outward normal up: a
+    concave fold seen from the slave's side) and a downward-facing slave tri3 whose first node sits at
+    ``(0, 0, slave_z)``. Returns points, slave connectivity, master connectivity."""
+    from fesolver.contact.surface_pair import _Pass
+
+    m = np.array([[x, y, abs(x) / 2] for y in (-1.0, 1.0) for x in (-1.0, 0.0, 1.0)])
+    mconn = np.array([[0, 1, 4, 3], [1, 2, 5, 4]])
+    s = np.array([[0.0, 0.0, slave_z], [-0.6, 0.5, 0.32], [0.6, 0.5, 0.32]])
+    pts = np.vstack([m, s])
+    sconn = np.array([[6, 7, 8]])  # normal down, facing the master
+    return pts, sconn, mconn, lambda pts_: _Pass(pts_, "tri3", sconn, "quad4", mconn, "nodal", 1.0)
+
+
+def _signed_distance_valley(p):
+    """Signed distance of ``p`` to the V surface (its section: the segments (-1, 0.5)-(0, 0)-(1, 0.5) in the
+    x-z plane; negative below)."""
+    q = np.array([p[0], p[2]])
+    dist = np.inf
+    for a, b in (((-1.0, 0.5), (0.0, 0.0)), ((0.0, 0.0), (1.0, 0.5))):
+        a, b = np.array(a), np.array(b)
+        t = np.clip((q - a) @ (b - a) / ((b - a) @ (b - a)), 0.0, 1.0)
+        dist = min(dist, float(np.linalg.norm(q - a - t * (b - a))))
+    return -dist if p[2] < abs(p[0]) / 2 else dist
+
+
+@pytest.mark.parametrize("x,z", [(0.0, -0.05), (0.015, -0.05), (-0.03, -0.05), (-0.2, -0.15), (0.0, 0.05)])
+def test_point_under_a_concave_fold_is_in_contact_with_the_signed_distance(x, z):
+    """A slave node behind the master whose closest point is the fold line between two master facets (an
+    arch support rising from an insole's flat top) is in contact, its gap the signed distance (continuous
+    where the closest point moves from a facet onto the fold); before, it was taken as past the master's end
+    and dropped out of contact, and Newton cycled on the node going in and out (December 2026)."""
+    pts, _, _, make = _valley()
+    pts[6] = (x, 0.0, z)
+    ps = make(pts)
+    o = ps.evaluate(pts, pts, 100.0, 100.0, 0.0, 5.0, False, True)
+    r = ps.row[6]
+    assert o["has"][r]
+    assert o["gap"][r] == pytest.approx(_signed_distance_valley(pts[6]), abs=1e-9)
+
+
+def test_point_behind_a_boundary_edge_is_out_of_contact():
+    """Behind the master's boundary edge (past the surface's end) a slave node has no contact."""
+    pts, _, _, make = _valley()
+    pts[6] = (1.3, 0.0, 0.3)  # beyond x = 1 (the master's end), below the right facet's plane
+    ps = make(pts)
+    o = ps.evaluate(pts, pts, 100.0, 100.0, 0.0, 5.0, False, True)
+    assert not o["has"][ps.row[6]]
+
+
+@pytest.mark.parametrize("x", [0.0, 0.01])
+def test_tangent_under_a_concave_fold_matches_central_difference(x):
+    """Penalty and geometric tangent of a node in contact with the fold line (closest point on the edge)."""
+    pts, _, _, make = _valley()
+    pts[6] = (x, 0.1, -0.05)
+    ps = make(pts)
+    o = ps.evaluate(pts, pts, 100.0, 100.0, 0.0, 5.0, True, True)
+    assert o["active"][ps.row[6]]
+    K = o["K"].toarray()
+    h = 1e-6
+    fd = np.empty_like(K)
+    for j in range(pts.size):
+        dp = np.zeros(pts.size)
+        dp[j] = h
+        fp = ps.evaluate(pts + dp.reshape(-1, 3), pts, 100.0, 100.0, 0.0, 5.0, False, True)["f"]
+        fm = ps.evaluate(pts - dp.reshape(-1, 3), pts, 100.0, 100.0, 0.0, 5.0, False, True)["f"]
+        fd[:, j] = (fp - fm) / (2 * h)
+    err = np.abs(fd - K).max() / np.abs(K).max()
+    assert err < 1e-5, err
+
+
+# -- ramped initial overlap ------------------------------------------------------------------------------
+def _clamped_top_bcs(z_top, dz, L=10.0):
+    from fesolver.loads import FixedDisplacement, Selection
+
+    return [FixedDisplacement(Selection(box=((-1, -1, 0), (L + 1, L + 1, 0))), {2: 0.0}, "bottom"),
+            FixedDisplacement(Selection(box=((0, 0, 0), (0, 0, 2.5))), {0: 0.0, 1: 0.0}, "axis"),
+            FixedDisplacement(Selection(box=((L, 0, 0), (L, 0, 2.5))), {1: 0.0}, "x_end"),
+            FixedDisplacement(Selection(box=((-1, -1, z_top), (L + 1, L + 1, z_top))), {0: 0.0, 1: 0.0, 2: dz},
+                              "top")]
+
+
+@pytest.mark.parametrize("subdivision", ["nodal", None])
+def test_ramped_overlap_ends_where_a_pressed_contact_ends(subdivision):
+    """``initial_overlap="ramp"``: an upper block built 0.05 mm into the lower one, its top held, ends (t = 1) in
+    the state of the same block built touching and pushed down 0.05 mm (the overlap resolved gradually over the
+    step instead of at once): same contact force (rel. 1e-6) and same displacements of the lower block.
+    Mortar and node-on-facet rules."""
+    d = 0.05
+    geo = {"shift": (1.0, 1.0), "Lu": 8.0}  # inside the master's outline (node-on-facet: see above)
+    mesh_a = stacked_blocks((3, 3, 2), (4, 4, 2), **geo)
+    mesh_b = stacked_blocks((3, 3, 2), (4, 4, 2), **geo)
+    n_lower = int(np.unique(mesh_b.solids[0].cells[mesh_b.cell_sets["lower"][0]]).size)
+    mesh_b.points[n_lower:, 2] -= d
+    opts = NewtonOptions(initial_step=0.25, max_step=0.25)
+    ca = SurfaceContact(slave="upper_bottom", master="lower_top", name="c", subdivision=subdivision)
+    cb = SurfaceContact(slave="upper_bottom", master="lower_top", name="c", subdivision=subdivision,
+                        initial_overlap="ramp")
+    ra = Problem(mesh_a, mats(), bcs=_clamped_top_bcs(10.0, -d), contacts=[ca], newton=opts).solve()
+    rb = Problem(mesh_b, mats(), bcs=_clamped_top_bcs(10.0 - d, 0.0), contacts=[cb], newton=opts).solve()
+    fa = ra.contact["c"]["summary"]["normal_force_N"]
+    fb = rb.contact["c"]["summary"]["normal_force_N"]
+    assert fa > 10.0
+    assert fb == pytest.approx(fa, rel=1e-6)
+    assert np.allclose(rb.displacement[:n_lower], ra.displacement[:n_lower], atol=1e-7 * d / 0.05 + 1e-9)
+    assert cb.g0[0].min() == pytest.approx(-d, rel=1e-9)
+
+
+def test_ramped_overlap_is_zero_force_at_the_start():
+    """At load factor 0 the overlapped nodes of a ramped contact touch without force; at 1/2 half the overlap."""
+    d = 0.05
+    mesh = stacked_blocks((3, 3, 2), (3, 3, 2))
+    n_lower = int(np.unique(mesh.solids[0].cells[mesh.cell_sets["lower"][0]]).size)
+    mesh.points[n_lower:, 2] -= d
+    c = SurfaceContact(slave="upper_bottom", master="lower_top", name="c", subdivision="nodal",
+                       initial_overlap="ramp", penalty=100.0)
+    prob = Problem(mesh, mats(), bcs=_clamped_top_bcs(10.0 - d, 0.0), contacts=[c])
+    sys_ = FiniteStrainSystem(prob)
+    u3 = np.zeros((mesh.n_nodes, 3))
+    for t, gap in ((0.0, 0.0), (0.5, -d / 2), (1.0, -d)):
+        sys_.t = t
+        o = c._eval(sys_, u3, False)[0]
+        assert np.allclose(o["gap"], gap, atol=1e-12)
+        assert np.allclose(o["p"], -100.0 * gap, atol=1e-9)
+        assert o["active"].all()
+
+
+def test_initial_overlap_must_be_known():
+    with pytest.raises(ValueError, match="initial_overlap"):
+        SurfaceContact(slave="a", master="b", initial_overlap="shrink")

@@ -102,13 +102,14 @@ def master_integrals(mtype, nq, pair_f, pidx, xi_m, normal, w, Phi, out):
 
 
 @njit(cache=True)
-def _gap_gradient(mtype, ns, nm, loc, conn_m_loc, Nq, ev, res, out, Nm, tol):
+def _gap_gradient(mtype, ns, nm, loc, conn_m_loc, Nq, ev, res, out, Nm, tol, sgn):
     """Gradient of the closest-point gap ``g = (x_q - x_m(xi)) . n`` w.r.t. the local node coordinates.
 
     ``loc (ns + nm, 3)``: slave facet nodes then master facet nodes; ``x_q = sum_b Nq[b] loc[b]``. Exact at
     an interior closest point: ``[Nq_b n ; -N^m_c(xi) n]`` (the ``dxi`` and ``dn`` terms vanish there); at a
     closest point on an edge (offset from the facet normal above ``tol`` [mm]) ``n`` is the unit distance
-    vector, and the same expression is the gradient of the distance.
+    vector (times ``sgn``, -1 behind the master), and the same expression is the gradient of the signed
+    distance.
     """
     xq = np.zeros(3)
     for b in range(ns):
@@ -121,6 +122,7 @@ def _gap_gradient(mtype, ns, nm, loc, conn_m_loc, Nq, ev, res, out, Nm, tol):
     o0, o1, o2 = d0 - g * res[5], d1 - g * res[6], d2 - g * res[7]
     if o0 * o0 + o1 * o1 + o2 * o2 > tol * tol:
         dd = np.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
+        dd *= sgn  # behind the master (under a concave fold): the gap is minus the distance
         res[5], res[6], res[7] = d0 / dd, d1 / dd, d2 / dd
     for b in range(ns):
         for i in range(3):
@@ -133,13 +135,14 @@ def _gap_gradient(mtype, ns, nm, loc, conn_m_loc, Nq, ev, res, out, Nm, tol):
 
 
 @njit(cache=True, parallel=True)
-def geometric_blocks(mtype, nq, pairs, pair_f, pair_m, pidx, pq, tq, w, N, conn_s, conn_m, x, tol, out):
+def geometric_blocks(mtype, nq, pairs, pair_f, pair_m, pidx, pq, tq, sgn, w, N, conn_s, conn_m, x, tol, out):
     """Geometric tangent of pair ``pairs[j]`` (local ``L x L``, ``L = 3 (ns + nm)``) into ``out[j]``.
 
     Normal part ``-sum_q w p_q d^2 g_q / dx^2``: the central difference of each point's exact gap gradient
     (:func:`_gap_gradient`), step ``1e-6`` of the pair's size, symmetrised. Friction part (``tq (ng, 3)``
     the tangential traction at the points): ``sum_q w tq_i dN^m_c(xi_q) / dx`` in the master rows, the
-    convection of the master point under the slave point.
+    convection of the master point under the slave point. ``sgn`` (per point): -1 where the point is behind
+    an edge or corner of the master (the gap is minus the distance), else 1.
     """
     ns = conn_s.shape[1]
     nm = conn_m.shape[1]
@@ -180,9 +183,9 @@ def geometric_blocks(mtype, nq, pairs, pair_f, pair_m, pidx, pq, tq, w, N, conn_
                 nd, i = d // 3, d % 3
                 x0 = loc[nd, i]
                 loc[nd, i] = x0 + h
-                _gap_gradient(mtype, ns, nm, loc, conn_loc, Nq, ev, res, gp, Np, tol)
+                _gap_gradient(mtype, ns, nm, loc, conn_loc, Nq, ev, res, gp, Np, tol, sgn[g])
                 loc[nd, i] = x0 - h
-                _gap_gradient(mtype, ns, nm, loc, conn_loc, Nq, ev, res, gm, Nmm, tol)
+                _gap_gradient(mtype, ns, nm, loc, conn_loc, Nq, ev, res, gm, Nmm, tol, sgn[g])
                 loc[nd, i] = x0
                 for r in range(L):
                     H[r, d] += coef * (gp[r] - gm[r])

@@ -165,6 +165,7 @@ class _Pass:
             ratio = _mean_size(points, sconn) / self.h_master
             subdivision = int(np.clip(np.ceil(np.log2(max(4.0 * ratio, 1.0))), 1, 4))
         self.subdivision = subdivision
+        self.nodal = subdivision == "nodal"
         xi, wq, N, Phi = slave_rule(stype, subdivision)
         et = _FACET[stype]
         self.N, self.Phi = np.ascontiguousarray(N), np.ascontiguousarray(Phi)
@@ -186,9 +187,76 @@ class _Pass:
         self.n_n = np.zeros((self.nodes.size, 3))
         self.slip_n = np.zeros(self.nodes.size, dtype=bool)  # sliding at the last converged step
 
+    def _topology(self):
+        """Corner connectivity, each facet's neighbour across each edge (-1: a boundary edge)."""
+        k = 4 if self.mtype == "quad4" else 3
+        corners = np.ascontiguousarray(self.mconn[:, :k])
+        nf = corners.shape[0]
+        e = np.sort(np.stack([corners, np.roll(corners, -1, axis=1)], axis=2).reshape(-1, 2), axis=1)
+        nn = int(self.mconn.max()) + 1
+        key = e[:, 0] * nn + e[:, 1]
+        order = np.argsort(key, kind="stable")
+        ks = key[order]
+        nbr = np.full(nf * k, -1, dtype=np.int64)
+        same = np.flatnonzero(ks[1:] == ks[:-1])  # pairs of facet-edges sharing an edge (a manifold surface)
+        nbr[order[same]] = order[same + 1] // k
+        nbr[order[same + 1]] = order[same] // k
+        self._corners, self._nbr, self._k = corners, nbr.reshape(nf, k), k
+
+    def _edge_side(self, x, facet, xi, d):
+        """For closest points ``(facet, xi)`` on facet edges or corners with distance vectors ``d`` (slave
+        point minus closest point): ``(behind, past_end)``: the point is behind the master (``d`` against the
+        edge's or corner's pseudo-normal), and behind a boundary edge or corner (past the surface's end)."""
+        if not hasattr(self, "_nbr"):
+            self._topology()
+        C, k = self._corners, self._k
+        X = x[C]  # (nf, k, 3) current corners
+        if k == 3:
+            fn = np.cross(X[:, 1] - X[:, 0], X[:, 2] - X[:, 0])
+        else:
+            fn = np.cross(X[:, 2] - X[:, 0], X[:, 3] - X[:, 1])
+        fn /= np.linalg.norm(fn, axis=1)[:, None]
+        tol = 1e-6
+        if k == 3:
+            lam = np.column_stack([1.0 - xi[:, 0] - xi[:, 1], xi[:, 0], xi[:, 1]])
+            on = lam > tol  # corners with a non-zero coordinate: an edge's two ends, or one corner
+        else:  # quad4 corners (-1,-1), (1,-1), (1,1), (-1,1)
+            sx = np.array([-1.0, 1.0, 1.0, -1.0])
+            sy = np.array([-1.0, -1.0, 1.0, 1.0])
+            on = (np.abs(xi[:, [0]] - sx) < 2.0 - tol) & (np.abs(xi[:, [1]] - sy) < 2.0 - tol)
+        n_on = on.sum(axis=1)
+        pn = fn[facet].copy()
+        end = np.zeros(facet.size, dtype=bool)
+        two = np.flatnonzero(n_on == 2)
+        if two.size:  # an edge: local edge j joins corners j and j + 1
+            o2 = on[two]
+            j = np.where(o2[:, 0] & o2[:, -1], k - 1, np.argmax(o2, axis=1))
+            nb = self._nbr[facet[two], j]
+            end[two] = nb < 0
+            pn[two] += np.where((nb >= 0)[:, None], fn[np.maximum(nb, 0)], 0.0)
+        one = np.flatnonzero(n_on == 1)
+        if one.size:  # a corner: the angle-weighted normal of the facets around it
+            node = C[facet[one], np.argmax(on[one], axis=1)]
+            # corner angles of every facet
+            a = np.roll(X, -1, axis=1) - X
+            b = np.roll(X, 1, axis=1) - X
+            cosang = np.einsum("fki,fki->fk", a, b) / (np.linalg.norm(a, axis=2) * np.linalg.norm(b, axis=2))
+            ang = np.arccos(np.clip(cosang, -1.0, 1.0))
+            acc = np.zeros((int(C.max()) + 1, 3))
+            np.add.at(acc, C.ravel(), (ang[:, :, None] * fn[:, None, :]).reshape(-1, 3))
+            pn[one] = acc[node]
+            bnd = np.zeros(acc.shape[0], dtype=bool)
+            bnd[C[np.nonzero(self._nbr < 0)]] = True
+            bnd[np.roll(C, -1, axis=1)[np.nonzero(self._nbr < 0)]] = True
+            end[one] = bnd[node]
+        behind = np.einsum("gi,gi->g", d, pn) <= 0.0
+        return behind, behind & end
+
     # ------------------------------------------------------------------------------------------
-    def evaluate(self, x, x_n, eps, eps_t, mu, radius, want_tangent, geometric):
-        """Pressure, friction, forces (and tangent) of this pass at the current coordinates ``x``."""
+    def evaluate(self, x, x_n, eps, eps_t, mu, radius, want_tangent, geometric, shift=None, check_facing=True):
+        """Pressure, friction, forces (and tangent) of this pass at the current coordinates ``x``; ``shift``
+        (per slave node, mm, optional) is subtracted from the weighted gaps (a ramped initial overlap);
+        ``check_facing=False`` keeps points whose slave normal does not face the master (the initial overlaps)."""
         nfs, nq, ns = self.sconn.shape[0], self.nq, self.sconn.shape[1]
         nn = x.shape[0]
         xs = x[self.sconn]
@@ -202,19 +270,38 @@ class _Pass:
         d = np.where(found[:, None], xq - cp.point, 0.0)
         off = d - np.nan_to_num(cp.gap)[:, None] * np.nan_to_num(cp.normal)
         edge = found & (np.linalg.norm(off, axis=1) > self.tol_edge)
-        # closest point on a facet edge: the gap is the distance, the normal its direction; valid only
-        # outside the master (a point past the master's boundary edge that is below it is out of contact)
+        # closest point on a facet edge or corner: the gap is the signed distance, the normal the distance
+        # vector's direction (pointing out of the master). The side is that of the edge's or corner's
+        # pseudo-normal (the sum of the two facets' normals at an edge, the angle-weighted sum at a corner:
+        # Baerentzen & Aanaes 2005), so a point beside a convex ridge (an insole's rim) is outside and a point
+        # under a concave fold (where an arch support rises from the flat top) is behind, in contact with a
+        # negative gap (the signed distance is continuous where the closest point moves from a facet onto the
+        # fold). Behind the master's *boundary* edge the point is past the surface's end: out of contact.
         dist = np.linalg.norm(d, axis=1)
-        cp_normal = np.where(edge[:, None], d / np.where(dist > 0, dist, 1.0)[:, None], np.nan_to_num(cp.normal))
-        cp_gap = np.where(edge, dist, np.nan_to_num(cp.gap))
-        facing = np.einsum("gi,gi->g", cp_normal, ns_q) < 0.0
-        valid = found & facing & (~edge | (np.einsum("gi,gi->g", d, np.nan_to_num(cp.normal)) > 0.0))
+        behind = np.zeros(found.size, dtype=bool)
+        past_end = np.zeros(found.size, dtype=bool)
+        if edge.any():
+            b_side, b_end = self._edge_side(x, cp.facet[edge], cp.xi[edge], d[edge])
+            behind[edge], past_end[edge] = b_side, b_end
+        sign = np.where(behind, -1.0, 1.0)
+        cp_normal = np.where(edge[:, None], (sign / np.where(dist > 0, dist, 1.0))[:, None] * d,
+                             np.nan_to_num(cp.normal))
+        cp_gap = np.where(edge, sign * dist, np.nan_to_num(cp.gap))
+        rows_q = self.row[self.sconn]  # (nfs, ns)
+        if self.nodal:  # one point per node and facet: the node's (area-weighted) normal decides for all of them,
+            # so that a node is in or out of contact as a whole (its weighted gap is its own gap, not a fraction)
+            rq = rows_q.ravel()
+            nrm_s = np.column_stack([np.bincount(rq, weights=ns_q[:, i], minlength=self.nodes.size)
+                                     for i in range(3)])
+            ns_q = nrm_s[rq]
+        facing = np.einsum("gi,gi->g", cp_normal, ns_q) < 0.0 if check_facing else np.ones(found.size, dtype=bool)
+        valid = found & facing & ~past_end
+        sgn = np.ascontiguousarray(sign)
         normal = np.ascontiguousarray(np.where(valid[:, None], cp_normal, 0.0))
         gap = np.where(valid, cp_gap, 0.0)
         xi_m = np.ascontiguousarray(np.where(valid[:, None], cp.xi, 0.0))
         mfacet = np.where(valid, cp.facet, -1)
         # weighted gaps
-        rows_q = self.row[self.sconn]  # (nfs, ns)
         wphi = (self.w[:, :, None] * self.Phi[None])  # (nfs, nq, ns)
         wphi_valid = wphi * valid.reshape(nfs, nq)[:, :, None]
         rows_qa = np.repeat(rows_q[:, None, :], nq, axis=1).ravel()  # slave row of each (point, node) pair
@@ -223,6 +310,8 @@ class _Pass:
         cover = np.bincount(rows_qa, weights=wphi_valid.ravel(), minlength=self.nodes.size)
         has = cover > 1e-12 * self.A
         gt = np.where(has, G / self.A, np.inf)
+        if shift is not None:
+            gt = np.where(has, gt - shift, np.inf)
         trial = self.lam - eps * np.where(has, gt, 0.0)
         p = np.where(has, np.maximum(0.0, trial), 0.0)
         active = has & (trial >= 0.0) & ((p > 0.0) | (gt <= 0.0))
@@ -290,7 +379,7 @@ class _Pass:
             if act_pairs.size:
                 L = 3 * (ns + nm)
                 H = np.empty((act_pairs.size, L, L))
-                MK.geometric_blocks(self.mcode, nq, act_pairs, pair_f, pair_m, pidx, pq, tq, self.w, self.N,
+                MK.geometric_blocks(self.mcode, nq, act_pairs, pair_f, pair_m, pidx, pq, tq, sgn, self.w, self.N,
                                     self.sconn, self.mconn, x, self.tol_edge, H)
                 lnodes = np.hstack([self.sconn[pair_f[act_pairs]], self.mconn[pair_m[act_pairs]]])
                 ldofs = (3 * lnodes[:, :, None] + np.arange(3)).reshape(act_pairs.size, L)
@@ -372,6 +461,13 @@ class SurfaceContact:
     geometric_stiffness : bool
         Include ``-sum p d^2 g`` in the tangent (off: cheaper, Newton converges linearly when pressures are
         high relative to the moduli).
+    initial_overlap : {"enforce", "ramp"}
+        What to do where the surfaces overlap in the reference configuration (negative weighted gaps ``g0``).
+        ``"enforce"``: push them apart at once (the default). ``"ramp"``: resolve the overlap gradually over the
+        step, the contact seeing ``g - (1 - t) g0`` at load factor ``t`` (Abaqus's shrink-fit interference):
+        overlapping nodes just touch at ``t = 0`` and the full non-penetration constraint holds at ``t = 1``.
+        The offset does not depend on the displacements, so the tangent is unchanged. For a body placed on a
+        contoured support (a foot on an arch-support insert) that would otherwise rest on one point of it.
     """
 
     slave: object = None
@@ -387,6 +483,7 @@ class SurfaceContact:
     search_radius: float | None = None
     subdivision: int | None = None
     geometric_stiffness: bool = True
+    initial_overlap: str = "enforce"
     _ready: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self):
@@ -395,6 +492,9 @@ class SurfaceContact:
         if self.subdivision is not None and self.subdivision != "nodal" and not (
                 isinstance(self.subdivision, int) and 0 <= self.subdivision <= 4):
             raise ValueError(f"contact {self.name!r}: subdivision must be 0..4 or 'nodal', got {self.subdivision!r}")
+        if self.initial_overlap not in ("enforce", "ramp"):
+            raise ValueError(f"contact {self.name!r}: initial_overlap must be 'enforce' or 'ramp', "
+                             f"got {self.initial_overlap!r}")
 
     @property
     def symmetric_tangent(self) -> bool:
@@ -426,14 +526,23 @@ class SurfaceContact:
         sizes = [ps.h_master for ps in self.passes] + [_mean_size(pts, sconn)]
         self.radius = 2.0 * max(sizes) if self.search_radius is None else float(self.search_radius)
         self.x_n = pts.copy()  # committed coordinates (friction history)
+        self.g0 = [None] * len(self.passes)
+        if self.initial_overlap == "ramp":  # the reference configuration's overlaps (negative weighted gaps)
+            for k, ps in enumerate(self.passes):
+                # every slave node near the master counts, facing it or not: a node whose normal turns to face the
+                # master later must not land at its full overlap at once
+                o = ps.evaluate(pts, pts, self.eps, self.eps_t, 0.0, self.radius, False, False, check_facing=False)
+                self.g0[k] = np.where(o["has"] & (o["gap"] < 0.0), o["gap"], 0.0)
         self._ready = True
 
     def _eval(self, system, u3, want_tangent):
         if not self._ready:
             self.setup(system)
         x = system.points + u3
+        ramp = 1.0 - min(max(float(getattr(system, "t", 1.0)), 0.0), 1.0)
         return [ps.evaluate(x, self.x_n, self.eps, self.eps_t, self.friction, self.radius, want_tangent,
-                            self.geometric_stiffness) for ps in self.passes]
+                            self.geometric_stiffness, None if g0 is None else ramp * g0)
+                for ps, g0 in zip(self.passes, self.g0, strict=True)]
 
     # -- hooks of FiniteStrainSystem ------------------------------------------------------------
     def add(self, system, u3, f, data):
