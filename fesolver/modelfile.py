@@ -233,10 +233,12 @@ def _surface_contact(ct: _Table, cname: str):
         "symmetric": ct.get("symmetric", "boolean", default=False),
         "search_radius": ct.number("search_radius", lo=0.0, lo_open=True),
         "geometric_stiffness": ct.get("geometric_stiffness", "boolean", default=True),
+        "initial_overlap": ct.choice("initial_overlap", ("enforce", "ramp"), default="enforce"),
     }
-    sub = ct.get("subdivision", "integer")
-    if sub is not None and not 0 <= sub <= 4:
-        ct.fail(f"contact.{cname}.subdivision must be 0..4, got {sub}")
+    sub = ct.data.get("subdivision")
+    ct.used.add("subdivision")
+    if sub is not None and sub != "nodal" and (isinstance(sub, bool) or not isinstance(sub, int) or not 0 <= sub <= 4):
+        ct.fail(f"contact.{cname}.subdivision must be an integer 0..4 or \"nodal\", got {sub!r}")
     kw["subdivision"] = sub
     ct.done()
     if sel["slave"].name == sel["master"].name:

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from .contact import RigidPlane, SurfaceContact
-from .loads import FixedDisplacement, NodalForce, Selection
+from .loads import FixedDisplacement, LoadCurve, NodalForce, Selection
 from .results import UNITS, atomic_write
 from .solvers.newton import ConvergenceError, NewtonOptions
 
@@ -137,6 +137,9 @@ def foot_problem(scenario, fl, foot, insole=None):
         model = merge_models(foot, insole, name="foot")
         bcs.append(FixedDisplacement(Selection(name="insole_bottom"), {0: 0.0, 1: 0.0, 2: 0.0}, name="shoe"))
         contacts = [_insole_contact(model)]
+        # seat the foot first: the body's loads reach their full value at INSOLE_SEAT while the skin the insert's
+        # relief overlaps is held clear; then the relief is pushed in (see _insole_contact)
+        loads = [replace(ld, curve=LoadCurve(((0.0, 0.0), (INSOLE_SEAT, 1.0)), name="seat")) for ld in loads]
     prob = model.problem(bcs=bcs, loads=loads, contacts=contacts, newton=_newton(s), solver=_solver(s),
                          title=f"{s.title}: foot")
     return model, prob
@@ -229,6 +232,12 @@ def _place_insole(foot, insole, n: np.ndarray, x0: np.ndarray) -> None:
         foot.landmarks[k] = np.asarray(p) + lift * n
 
 
+#: load factor at which the foot's loads are full on an insert; the insert's relief is ramped in from there to 1
+INSOLE_SEAT = 0.25
+#: the skin the insert's relief overlaps starts this far clear of it [mm] (out of contact while the foot is seated)
+INSOLE_CLEARANCE = 0.05
+
+
 #: foot-insole contact: penalty = this x the default ``10 E / h`` (penetration about a tenth of the default's),
 #: no augmentation
 INSOLE_PENALTY_FACTOR = 10.0
@@ -248,7 +257,8 @@ def _insole_contact(model):
     prob = model.problem()
     eps = INSOLE_PENALTY_FACTOR * PENALTY_FACTOR * contact_modulus(prob, nodes) / h
     return SurfaceContact(slave=INSOLE_SKIN, master=INSOLE_SURFACE, name="insole", penalty=eps, augmentation=False,
-                          subdivision="nodal", initial_overlap="ramp")
+                          subdivision="nodal", initial_overlap="ramp", overlap_ramp=(INSOLE_SEAT, 1.0),
+                          overlap_clearance=INSOLE_CLEARANCE)
 
 
 def build_knee_model(scenario, kl):

@@ -380,13 +380,18 @@ def test_surface_contact_in_model_file(tmp_path):
     assert isinstance(c, SurfaceContact)
     assert (c.friction, c.symmetric, c.subdivision, c.name) == (0.2, True, 1, "interface")
     assert c.slave.name == "block_bottom" and c.master.name == "base_top"
+    prob = load_model(_model(tmp_path, 'slave = "block_bottom"\nmaster = "base_top"\nsubdivision = "nodal"\n'
+                                       'initial_overlap = "ramp"'))
+    assert (prob.contacts[0].subdivision, prob.contacts[0].initial_overlap) == ("nodal", "ramp")
 
 
 @pytest.mark.parametrize("contact,message", [
     ('slave = "nope"\nmaster = "base_top"', "contact.interface.slave: no facet set"),
     ('slave = "block_bottom"', "master"),
     ('slave = "block_bottom"\nmaster = "block_bottom"', "same surface"),
-    ('slave = "block_bottom"\nmaster = "base_top"\nsubdivision = 7', "subdivision must be 0..4"),
+    ('slave = "block_bottom"\nmaster = "base_top"\nsubdivision = 7', "subdivision must be an integer 0..4"),
+    ('slave = "block_bottom"\nmaster = "base_top"\nsubdivision = "node"', "subdivision .* or \"nodal\""),
+    ('slave = "block_bottom"\nmaster = "base_top"\ninitial_overlap = "shrink"', "initial_overlap must be one of"),
     ('slave = "block_bottom"\nmaster = "base_top"\nfriction = -1', "friction"),
     ('slave = "block_bottom"\nmaster = "base_top"\nsurface = "x"', "surface"),
     ('slave = "base"\nmaster = "base_top"', "contact.interface.slave"),
