@@ -133,13 +133,20 @@ def foot_problem(scenario, fl, foot, insole=None):
         foot, insole = copy.deepcopy(foot), copy.deepcopy(insole)
         _add_insole_skin(foot, insole, n)
         _add_insole_surface(insole)
-        _place_insole(foot, insole, n, x0)
+        rise = _place_insole(foot, insole, n, x0)
         model = merge_models(foot, insole, name="foot")
-        bcs.append(FixedDisplacement(Selection(name="insole_bottom"), {0: 0.0, 1: 0.0, 2: 0.0}, name="shoe"))
-        contacts = [_insole_contact(model)]
-        # seat the foot first: the body's loads reach their full value at INSOLE_SEAT while the skin the insert's
-        # relief overlaps is held clear; then the relief is pushed in (see _insole_contact)
+        # the insert rises from below into its place while the foot stands on a support plane at the insert's top
+        # level, which then sinks away (see INSOLE_SEAT): the foot is always supported and the insert's relief
+        # meets the skin as real contact with small penetrations (no overlap to resolve)
+        lift_curve = LoadCurve(((0.0, 0.0), (INSOLE_SEAT, 0.0), (INSOLE_RISE, 1.0)), name="insert_rises")
+        bcs.append(FixedDisplacement(Selection(name="insole_bottom"), {i: float(rise * n[i]) for i in range(3)},
+                                     name="shoe", curve=lift_curve))
         loads = [replace(ld, curve=LoadCurve(((0.0, 0.0), (INSOLE_SEAT, 1.0)), name="seat")) for ld in loads]
+        drop = float(np.ptp(insole.mesh.points @ n)) + INSOLE_SUPPORT_DROP
+        support = RigidPlane(surface="plantar_skin", name="support", point=tuple(x0), normal=tuple(n),
+                             motion=tuple(-drop * n), curve=LoadCurve(((0.0, 0.0), (INSOLE_RISE, 0.0), (1.0, 1.0)),
+                                                                     name="support_sinks"))
+        contacts = [support, _insole_contact(model)]
     prob = model.problem(bcs=bcs, loads=loads, contacts=contacts, newton=_newton(s), solver=_solver(s),
                          title=f"{s.title}: foot")
     return model, prob
@@ -188,10 +195,12 @@ def _add_insole_skin(foot, insole, n: np.ndarray) -> None:
     mesh.facet_sets[INSOLE_SKIN] = sets
 
 
-def _place_insole(foot, insole, n: np.ndarray, x0: np.ndarray) -> None:
+def _place_insole(foot, insole, n: np.ndarray, x0: np.ndarray) -> float:
     """Tilt the insole (built flat, top at z = 0) onto the ground plane so that its flat top passes through
-    the foot's lowest point ``x0`` with normal ``n``, then move the foot along ``n`` until its plantar skin
-    just touches the insole's top (raised features: arch support, heel cup). Changes both in place."""
+    the foot's lowest point ``x0`` with normal ``n`` (its place at the end of the analysis), then lower it along
+    ``n`` until its top (raised features: arch support, heel cup, posting) is :data:`INSOLE_MARGIN` below the
+    foot's lower skin. Changes ``insole`` in place; returns how far it was lowered [mm] (it rises back in the
+    analysis)."""
     from scipy.interpolate import LinearNDInterpolator, NearestNDInterpolator
 
     ez = np.array([0.0, 0.0, 1.0])
@@ -220,22 +229,21 @@ def _place_insole(foot, insole, n: np.ndarray, x0: np.ndarray) -> None:
     if out.any():
         top_height[out] = NearestNDInterpolator(q2, Q @ n)(p2[out])
     over = top_height - P @ n
-    # the foot's lowest point (where the bare foot meets the ground) touches the insert's top with 0.1 micrometre
-    # of interference; the skin the insert's raised features (arch support, posting, heel-cup walls) overlap is
-    # pushed out gradually over the load steps (the contact's initial overlap is ramped: _insole_contact), so
-    # the foot rests on its heel, its forefoot and the overlapped skin from the start instead of on the top
-    # of the arch support alone, about which it would tip freely (a singular stiffness under force control)
-    lowest = int(np.argmin(P @ n))
-    lift = float(over[lowest]) - 1e-4 if np.isfinite(over[lowest]) else 0.0
-    foot.mesh.points = foot.mesh.points + lift * n
-    for k, p in foot.landmarks.items():
-        foot.landmarks[k] = np.asarray(p) + lift * n
+    # lowered below the skin by the insert's largest overlap with the foot (plus a margin), to rise into place
+    rise = max(float(np.nanmax(over)) if np.isfinite(over).any() else 0.0, 0.0) + INSOLE_MARGIN
+    insole.mesh.points = insole.mesh.points - rise * n
+    return rise
 
 
-#: load factor at which the foot's loads are full on an insert; the insert's relief is ramped in from there to 1
-INSOLE_SEAT = 0.25
-#: the skin the insert's relief overlaps starts this far clear of it [mm] (out of contact while the foot is seated)
-INSOLE_CLEARANCE = 0.05
+#: foot on an insert, in three phases of the load factor: (1) up to INSOLE_SEAT the foot's loads rise to their full
+#: value, the foot standing on a rigid support plane at the insert's top level (as on bare ground); (2) up to
+#: INSOLE_RISE the insert rises from below into its place, its relief meeting the skin; (3) up to 1 the support
+#: plane sinks INSOLE_SUPPORT_DROP below the insert's bottom, so the insert carries the foot alone at the end
+INSOLE_SEAT, INSOLE_RISE = 0.2, 0.7
+#: how far the support plane sinks below the insert's bottom [mm]
+INSOLE_SUPPORT_DROP = 1.0
+#: clearance of the lowered insert below the skin before it rises [mm]
+INSOLE_MARGIN = 0.2
 
 
 #: foot-insole contact: penalty = this x the default ``10 E / h`` (penetration about a tenth of the default's),
@@ -257,8 +265,7 @@ def _insole_contact(model):
     prob = model.problem()
     eps = INSOLE_PENALTY_FACTOR * PENALTY_FACTOR * contact_modulus(prob, nodes) / h
     return SurfaceContact(slave=INSOLE_SKIN, master=INSOLE_SURFACE, name="insole", penalty=eps, augmentation=False,
-                          subdivision="nodal", initial_overlap="ramp", overlap_ramp=(INSOLE_SEAT, 1.0),
-                          overlap_clearance=INSOLE_CLEARANCE)
+                          subdivision="nodal")
 
 
 def build_knee_model(scenario, kl):
