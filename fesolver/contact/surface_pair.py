@@ -468,13 +468,6 @@ class SurfaceContact:
         overlapping nodes just touch at ``t = 0`` and the full non-penetration constraint holds at ``t = 1``.
         The offset does not depend on the displacements, so the tangent is unchanged. For a body placed on a
         contoured support (a foot on an arch-support insert) that would otherwise rest on one point of it.
-    overlap_ramp : (float, float)
-        Load factors ``(t_start, t_end)`` over which the overlap is ramped (``"ramp"``; default ``(0, 1)``):
-        ``g - (1 - r) (g0 - c)`` with ``r`` rising linearly from 0 at ``t_start`` to 1 at ``t_end``.
-    overlap_clearance : float, mm
-        ``c`` above: overlapped nodes start this far clear of the master (out of contact) instead of just
-        touching, so that the load can first seat the body on the surfaces that touch without overlap (default
-        0). Only nodes overlapping by more than ``overlap_clearance / 5`` are ramped; the others are touching.
     """
 
     slave: object = None
@@ -491,8 +484,6 @@ class SurfaceContact:
     subdivision: int | None = None
     geometric_stiffness: bool = True
     initial_overlap: str = "enforce"
-    overlap_ramp: tuple = (0.0, 1.0)
-    overlap_clearance: float = 0.0
     _ready: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self):
@@ -504,12 +495,6 @@ class SurfaceContact:
         if self.initial_overlap not in ("enforce", "ramp"):
             raise ValueError(f"contact {self.name!r}: initial_overlap must be 'enforce' or 'ramp', "
                              f"got {self.initial_overlap!r}")
-        t0, t1 = (float(v) for v in self.overlap_ramp)
-        if not (0.0 <= t0 < t1 <= 1.0):
-            raise ValueError(f"contact {self.name!r}: overlap_ramp must be (t_start, t_end) with "
-                             f"0 <= t_start < t_end <= 1, got {self.overlap_ramp!r}")
-        if not (self.overlap_clearance >= 0.0):
-            raise ValueError(f"contact {self.name!r}: overlap_clearance must be >= 0 mm, got {self.overlap_clearance}")
 
     @property
     def symmetric_tangent(self) -> bool:
@@ -547,17 +532,14 @@ class SurfaceContact:
                 # every slave node near the master counts, facing it or not: a node whose normal turns to face the
                 # master later must not land at its full overlap at once
                 o = ps.evaluate(pts, pts, self.eps, self.eps_t, 0.0, self.radius, False, False, check_facing=False)
-                c = float(self.overlap_clearance)
-                over = o["has"] & (o["gap"] < -0.2 * c) & (o["gap"] < 0.0)
-                self.g0[k] = np.where(over, o["gap"] - c, 0.0)
+                self.g0[k] = np.where(o["has"] & (o["gap"] < 0.0), o["gap"], 0.0)
         self._ready = True
 
     def _eval(self, system, u3, want_tangent):
         if not self._ready:
             self.setup(system)
         x = system.points + u3
-        t0, t1 = (float(v) for v in self.overlap_ramp)
-        ramp = 1.0 - min(max((float(getattr(system, "t", 1.0)) - t0) / (t1 - t0), 0.0), 1.0)
+        ramp = 1.0 - min(max(float(getattr(system, "t", 1.0)), 0.0), 1.0)
         return [ps.evaluate(x, self.x_n, self.eps, self.eps_t, self.friction, self.radius, want_tangent,
                             self.geometric_stiffness, None if g0 is None else ramp * g0)
                 for ps, g0 in zip(self.passes, self.g0, strict=True)]
