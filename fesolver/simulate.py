@@ -252,8 +252,7 @@ INSOLE_PENALTY_FACTOR = 10.0
 
 
 def _insole_contact(model):
-    """Node-on-facet contact of the foot's lower skin (slave) with the insert's top and walls (master); the
-    overlap of the placed foot with the insert's raised features is resolved over the load steps."""
+    """Node-on-facet contact of the foot's lower skin (slave) with the insert's top and walls (master)."""
     from .contact.rigid_surfaces import PENALTY_FACTOR, contact_modulus
 
     nodes = np.union1d(_facet_nodes(model.mesh, INSOLE_SKIN), _facet_nodes(model.mesh, INSOLE_SURFACE))
