@@ -181,6 +181,7 @@ class _Pass:
         self.A = np.bincount(self.row[sconn].ravel(), weights=np.einsum("fq,qa->fa", self.w, Phi).ravel(),
                              minlength=self.nodes.size)
         self.search = ContactSearch(mconn, mtype)
+        self._topology()  # master facets' neighbours across their edges (signed distance at edges)
         self.tol_edge = 1e-7 * self.h_master  # mm: a closest point this far off the facet normal is on an edge
         self.lam = np.zeros(self.nodes.size)
         self.t_n = np.zeros((self.nodes.size, 3))
@@ -207,8 +208,6 @@ class _Pass:
         """For closest points ``(facet, xi)`` on facet edges or corners with distance vectors ``d`` (slave
         point minus closest point): ``(behind, past_end)``: the point is behind the master (``d`` against the
         edge's or corner's pseudo-normal), and behind a boundary edge or corner (past the surface's end)."""
-        if not hasattr(self, "_nbr"):
-            self._topology()
         C, k = self._corners, self._k
         X = x[C]  # (nf, k, 3) current corners
         if k == 3:
