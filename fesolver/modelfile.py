@@ -234,6 +234,7 @@ def _surface_contact(ct: _Table, cname: str):
         "search_radius": ct.number("search_radius", lo=0.0, lo_open=True),
         "geometric_stiffness": ct.get("geometric_stiffness", "boolean", default=True),
         "initial_overlap": ct.choice("initial_overlap", ("enforce", "ramp"), default="enforce"),
+        "smoothing": ct.number("smoothing", default=0.0, lo=0.0),
     }
     sub = ct.data.get("subdivision")
     ct.used.add("subdivision")

@@ -252,10 +252,12 @@ class _Pass:
         return behind, behind & end
 
     # ------------------------------------------------------------------------------------------
-    def evaluate(self, x, x_n, eps, eps_t, mu, radius, want_tangent, geometric, shift=None, check_facing=True):
+    def evaluate(self, x, x_n, eps, eps_t, mu, radius, want_tangent, geometric, shift=None, check_facing=True,
+                 smoothing=0.0):
         """Pressure, friction, forces (and tangent) of this pass at the current coordinates ``x``; ``shift``
         (per slave node, mm, optional) is subtracted from the weighted gaps (a ramped initial overlap);
-        ``check_facing=False`` keeps points whose slave normal does not face the master (the initial overlaps)."""
+        ``check_facing=False`` keeps points whose slave normal does not face the master (the initial overlaps);
+        ``smoothing`` [mm]: the half-width of the pressure law's quadratic onset (:func:`pressure_law`)."""
         nfs, nq, ns = self.sconn.shape[0], self.nq, self.sconn.shape[1]
         nn = x.shape[0]
         xs = x[self.sconn]
@@ -312,8 +314,14 @@ class _Pass:
         if shift is not None:
             gt = np.where(has, gt - shift, np.inf)
         trial = self.lam - eps * np.where(has, gt, 0.0)
-        p = np.where(has, np.maximum(0.0, trial), 0.0)
-        active = has & (trial >= 0.0) & ((p > 0.0) | (gt <= 0.0))
+        p, slope = pressure_law(trial, eps * smoothing)
+        p = np.where(has, p, 0.0)
+        if smoothing > 0.0:
+            slope = np.where(has, slope, 0.0)
+            active = slope > 0.0
+        else:  # nodes just touching (g = 0, lambda = 0) count as active in the tangent
+            active = has & (trial >= 0.0) & ((p > 0.0) | (gt <= 0.0))
+            slope = active.astype(float)
         # mortar integrals
         pidx = np.empty(nfs * nq, dtype=np.int64)
         pair_f, pair_m = MK.build_pairs(nfs, nq, valid, mfacet, pidx)
@@ -367,7 +375,7 @@ class _Pass:
         # --- tangent
         GN = sp.csr_matrix((vals[:, :3].ravel(), (np.repeat(rows, 3), (3 * cols[:, None] + np.arange(3)).ravel())),
                            shape=(nr, 3 * nn))
-        wa = np.where(active, eps / self.A, 0.0)
+        wa = eps * slope / self.A
         K = GN.T @ sp.diags(wa) @ GN
         if geometric:
             pq = (self.Phi[None] * p[rows_q][:, None, :]).sum(axis=2).ravel() * valid
@@ -400,12 +408,30 @@ class _Pass:
             c2 = np.where(slip, mu * p * eps_t / (np.where(tn > 0, tn, 1.0) * self.A), 0.0)
             W2[slip] = c2[slip, None, None] * (np.eye(2) - np.einsum("ak,al->akl", that[slip], that[slip]))
             W2m = sp.block_diag(list(W2), format="csr") if nr else sp.csr_matrix((0, 0))
-            c1 = np.where(slip & active, mu * eps / self.A, 0.0)
+            c1 = np.where(slip & active, mu * eps * slope / self.A, 0.0)
             W1 = sp.csr_matrix(((c1[:, None] * that).ravel(), (np.arange(2 * nr), np.repeat(np.arange(nr), 2))),
                                shape=(2 * nr, nr))
             K = K + GT.T @ (W2m @ GT + W1 @ GN)
         out["K"] = self.weight * K
         return out
+
+
+def pressure_law(trial, delta):
+    """Contact pressure ``p`` [MPa] and its slope ``dp/dtrial`` from the trial pressure ``trial = lambda - eps g``.
+
+    ``delta = 0``: ``p = max(0, trial)`` (the penalty/augmented-Lagrangian law; the slope is a step).
+    ``delta > 0`` (``eps`` times the smoothing width [mm]): the kink is replaced by a quadratic over
+    ``|trial| < delta``, ``p = (trial + delta)^2 / (4 delta)``, which joins ``0`` and ``trial`` with matching
+    values and slopes (C1; the "softened" pressure-overclosure of Abaqus, Wriggers 2006 sec. 10.3.1). A node
+    coming into contact then gets its stiffness gradually, so Newton's iterates do not chatter between contact
+    states; the price is a pressure ``delta / 4`` at zero gap and a transmitted pressure up to a gap of
+    ``delta / eps``.
+    """
+    if delta <= 0.0:
+        return np.maximum(0.0, trial), (trial >= 0.0).astype(float)
+    p = np.where(trial >= delta, trial, np.where(trial > -delta, (trial + delta) ** 2 / (4.0 * delta), 0.0))
+    slope = np.clip((trial + delta) / (2.0 * delta), 0.0, 1.0)
+    return p, slope
 
 
 def _tangent_basis(n):
@@ -467,6 +493,12 @@ class SurfaceContact:
         overlapping nodes just touch at ``t = 0`` and the full non-penetration constraint holds at ``t = 1``.
         The offset does not depend on the displacements, so the tangent is unchanged. For a body placed on a
         contoured support (a foot on an arch-support insert) that would otherwise rest on one point of it.
+    smoothing : float, mm
+        Half-width of a quadratic onset of the pressure law (:func:`pressure_law`; 0, the default: the plain
+        ``max(0, lambda - eps g)``). With ``c > 0`` pressure starts at a gap of ``c`` (plus ``lambda / eps``) and
+        joins the linear law at a penetration of ``c``, with a continuous slope; the contact area counts the
+        nodes that carry pressure, so it includes those within ``c`` of touching. Use a small fraction of the
+        mesh size where many nodes meet a curved surface at once and Newton chatters between contact states.
     """
 
     slave: object = None
@@ -483,6 +515,7 @@ class SurfaceContact:
     subdivision: int | None = None
     geometric_stiffness: bool = True
     initial_overlap: str = "enforce"
+    smoothing: float = 0.0
     _ready: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self):
@@ -494,6 +527,8 @@ class SurfaceContact:
         if self.initial_overlap not in ("enforce", "ramp"):
             raise ValueError(f"contact {self.name!r}: initial_overlap must be 'enforce' or 'ramp', "
                              f"got {self.initial_overlap!r}")
+        if not (isinstance(self.smoothing, (int, float)) and 0.0 <= self.smoothing < np.inf):
+            raise ValueError(f"contact {self.name!r}: smoothing must be a finite gap >= 0 [mm], got {self.smoothing!r}")
 
     @property
     def symmetric_tangent(self) -> bool:
@@ -540,7 +575,7 @@ class SurfaceContact:
         x = system.points + u3
         ramp = 1.0 - min(max(float(getattr(system, "t", 1.0)), 0.0), 1.0)
         return [ps.evaluate(x, self.x_n, self.eps, self.eps_t, self.friction, self.radius, want_tangent,
-                            self.geometric_stiffness, None if g0 is None else ramp * g0)
+                            self.geometric_stiffness, None if g0 is None else ramp * g0, smoothing=self.smoothing)
                 for ps, g0 in zip(self.passes, self.g0, strict=True)]
 
     # -- hooks of FiniteStrainSystem ------------------------------------------------------------

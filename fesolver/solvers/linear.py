@@ -140,6 +140,39 @@ def _pardiso(mtype: int):
     return _PARDISO[mtype]
 
 
+_PARDISO_PATTERN: dict[int, tuple] = {}
+
+
+def _pardiso_solve(solver, A, b):
+    """Solve with PARDISO, reusing the symbolic analysis (ordering, fill-in) of the previous matrix of the same
+    type when the sparsity pattern is the same (phase 23: numerical factorisation and solve only). Newton's
+    tangents keep their pattern from iteration to iteration (unless contact couples new nodes), and the
+    analysis is about half the cost of a factorisation of a 10k-DOF tangent. Any error frees everything, so
+    the next call starts afresh."""
+    mtype = solver.mtype
+    key = (A.shape[0], A.indptr.tobytes(), A.indices.tobytes())
+    same = _PARDISO_PATTERN.get(mtype) == key
+    try:
+        if not same:
+            if mtype in _PARDISO_PATTERN:
+                solver.free_memory(everything=True)
+                del _PARDISO_PATTERN[mtype]
+            return_x = solver.solve(A, b)  # phase 13: analysis, factorisation, solve
+            _PARDISO_PATTERN[mtype] = key
+            return return_x
+        solver._check_A(A)
+        b = solver._check_b(A, b)
+        solver.set_phase(23)
+        try:
+            return solver._call_pardiso(A, b)
+        finally:
+            solver.set_phase(13)
+    except Exception:
+        _PARDISO_PATTERN.pop(mtype, None)
+        solver.free_memory(everything=True)
+        raise
+
+
 def _choose(n: int, opts: LinearSolverOptions) -> str:
     if not opts.symmetric and opts.method == "cholmod":
         return "scipy"
@@ -203,10 +236,7 @@ def solve_linear(A: sp.spmatrix, b: np.ndarray, options: LinearSolverOptions | N
                 solver = _pardiso(11)  # real unsymmetric
                 U = A.copy()
             U.sort_indices()
-            try:
-                x = solver.solve(U, b)
-            finally:
-                solver.free_memory(everything=True)
+            x = _pardiso_solve(solver, U, b)
         elif method == "cholmod":
             from sksparse.cholmod import cholesky
 

@@ -206,6 +206,7 @@ def _step(system, u_prev, t, dt, free, fixed, near_null, opts, lin, guess=None, 
     k = 0  # iterations since the step started or the multipliers were last updated
     r0 = 0  # index in rec.residuals of the first residual of the current cycle
     final = False  # the multipliers have converged: iterate to the tight tolerance, no more updates
+    cache = None  # (u, internal(u, True)) of the line search's full step: the next iterate when it is accepted
     while True:
         if k >= opts.max_iterations:
             return False, rec, u, (
@@ -215,7 +216,11 @@ def _step(system, u_prev, t, dt, free, fixed, near_null, opts, lin, guess=None, 
             )
         it += 1
         k += 1
-        f_int, K, ok = system.internal(u, True)
+        if cache is not None and np.array_equal(cache[0], u):  # the line search's full step, tangent included
+            f_int, K, ok = cache[1]
+        else:
+            f_int, K, ok = system.internal(u, True)
+        cache = None
         if not ok:
             return False, rec, u, f"an element inverted (det F <= 0) at iteration {it}"
         R = f_ext - f_int
@@ -258,7 +263,9 @@ def _step(system, u_prev, t, dt, free, fixed, near_null, opts, lin, guess=None, 
             e_ref = max(e0, 1e-300)
         s = 1.0
         if opts.line_search:
-            s = _line_search(system, u, free, duf, f_ext, e0, opts)
+            keep = []
+            s = _line_search(system, u, free, duf, f_ext, e0, opts, keep)
+            cache = keep[0] if keep and s == 1.0 else None
         u = u.copy()
         u[free] += s * duf
         rec.energies.append(abs(s * e0))
@@ -270,18 +277,25 @@ def _step(system, u_prev, t, dt, free, fixed, near_null, opts, lin, guess=None, 
     return True, rec, u, ""
 
 
-def _line_search(system, u, free, duf, f_ext, e0, opts) -> float:
-    """Scale ``s`` so that ``|du . R(u + s du)| <= line_search_tol * |du . R(u)|`` (secant, bounded)."""
-    def g(s):
+def _line_search(system, u, free, duf, f_ext, e0, opts, keep=None) -> float:
+    """Scale ``s`` so that ``|du . R(u + s du)| <= line_search_tol * |du . R(u)|`` (secant, bounded).
+
+    The full step is evaluated with its tangent, appended to ``keep`` as ``(u + du, (f_int, K, ok))``: when
+    the step is accepted (nearly always) it is the next Newton iterate's residual and tangent, so each
+    iteration costs one evaluation instead of two."""
+    def g(s, tangent=False):
         v = u.copy()
         v[free] += s * duf
-        f_int, _, ok = system.internal(v, False)
+        out = system.internal(v, tangent)
+        if tangent and keep is not None:
+            keep.append((v, out))
+        f_int, _, ok = out
         if not ok:
             return None
         return float(duf @ (f_ext - f_int)[free])
 
     g0 = e0  # du . R(u) > 0 for a positive-definite tangent
-    g1 = g(1.0)
+    g1 = g(1.0, tangent=keep is not None)
     if g1 is not None and abs(g1) <= opts.line_search_tol * abs(g0):
         return 1.0
     s_lo, g_lo = 0.0, g0
