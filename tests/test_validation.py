@@ -43,6 +43,8 @@ MEAN_TOLERANCE = 0.5
 GOSKE_FLAT_RELIEF, GOSKE_CONFORMING_RELIEF = 0.24, 0.44
 #: Fukubayashi & Kurosawa 1980 (Acta Orthop Scand 51:871): 1000 N, full extension, menisci removed
 FUKUBAYASHI_LOAD_N, FUKUBAYASHI_PEAK_MPA, FUKUBAYASHI_AREA_MM2 = 1000.0, 6.0, 520.0
+#: the same study with the menisci intact: 1150 mm^2, peak 3 MPa
+FUKUBAYASHI_MENISCI_PEAK_MPA, FUKUBAYASHI_MENISCI_AREA_MM2 = 3.0, 1150.0
 KNEE_LOAD_N = 1150.0
 #: medial share of the tibiofemoral load, "~60-80 %" (Erhart et al., J Orthop Res, PMC2965044, introduction)
 MEDIAL_SHARE = (0.60, 0.80)
@@ -259,6 +261,61 @@ def test_knee_contact_area_1150N(knee_1150):
     ref = hertz_scaled(FUKUBAYASHI_AREA_MM2, 2.0 / 3.0)
     area = knee_1150["medial"]["contact_area_mm2"] + knee_1150["lateral"]["contact_area_mm2"]
     assert 0.75 * ref <= area <= 1.25 * ref, (area, ref)
+
+
+@pytest.fixture(scope="module")
+def knee_menisci_1150():
+    """The coarse knee with menisci under the same 1150 N: ``{contact name: summary}``. Newton to a relative
+    residual of 1e-6 (the default 1e-8 stalls at a floor of about 3e-7 near 520 N; 1e-6 is still far tighter
+    than FEBio's default energy and displacement norms)."""
+    from fesolver.models.knee import build_knee, knee_with_femur_load
+    from fesolver.solvers.newton import NewtonOptions
+
+    k = knee_with_femur_load(build_knee(menisci=True, mesh="coarse"), force=(0.0, 0.0, -KNEE_LOAD_N))
+    res = k.problem(newton=NewtonOptions(initial_step=0.25, max_step=0.5, rtol_residual=1e-6)).solve()
+    assert res.load_factor == 1.0
+    out = {name: c["summary"] for name, c in res.contact.items()}
+    femur = [n for n in out if n.startswith(("tibiofemoral", "femur_meniscus"))]
+    assert sum(-out[n]["force_N"][2] for n in femur) == pytest.approx(KNEE_LOAD_N, rel=1e-3)
+    return out
+
+
+def _tibial_surface(out, key):
+    """Per contact on the tibial plateau (cartilage under the femur, under the menisci): the values of ``key``."""
+    return [out[f"{kind}_{s}"][key] for kind in ("tibiofemoral", "meniscus_tibia") for s in ("medial", "lateral")]
+
+
+@pytest.mark.slow
+def test_knee_with_menisci_contact_area_1150N(knee_menisci_1150):
+    """Tibial contact area with the menisci: 1150 mm^2 at 1000 N (Fukubayashi & Kurosawa 1980), 1262 mm^2 scaled
+    to 1150 N; +/-25 % (our tolerance). The model's area is that of the tibial cartilage under the femur plus
+    under the menisci (measured 164 + 1137 = 1301 mm^2); the menisci are built resting on the plateau, so most of
+    their footprint is in contact whatever the load."""
+    ref = hertz_scaled(FUKUBAYASHI_MENISCI_AREA_MM2, 2.0 / 3.0)
+    area = sum(_tibial_surface(knee_menisci_1150, "contact_area_mm2"))
+    assert 0.75 * ref <= area <= 1.25 * ref, (area, ref)
+
+
+@pytest.mark.slow
+def test_menisci_lower_the_cartilage_contact_pressure_1150N(knee_1150, knee_menisci_1150):
+    """The menisci take load off the cartilage-on-cartilage contact: its peak falls (Fukubayashi & Kurosawa 1980:
+    6 MPa without, 3 MPa with the menisci). Measured 6.03 / 5.59 -> 2.21 / 1.87 MPa (medial / lateral)."""
+    for side in ("medial", "lateral"):
+        without = knee_1150[side]["peak_pressure_MPa"]
+        with_ = knee_menisci_1150[f"tibiofemoral_{side}"]["peak_pressure_MPa"]
+        assert with_ < 0.75 * without, (side, with_, without)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="single nodes on the menisci's inner rim (a square edge where the real "
+                   "meniscus tapers) carry 6.0 / 5.8 MPa against 3 MPa measured; the next node within 3 mm carries "
+                   "2.0-2.4 MPa, the 90th percentile under the menisci 2.5 / 2.2 MPa")
+def test_knee_with_menisci_peak_pressure_1150N(knee_menisci_1150):
+    """Peak tibial contact pressure with the menisci: 3 MPa at 1000 N (Fukubayashi & Kurosawa 1980), 3.1 MPa
+    scaled to 1150 N; +/-25 % (our tolerance)."""
+    ref = hertz_scaled(FUKUBAYASHI_MENISCI_PEAK_MPA, 1.0 / 3.0)
+    peak = max(_tibial_surface(knee_menisci_1150, "peak_pressure_MPa"))
+    assert 0.75 * ref <= peak <= 1.25 * ref, (peak, ref)
 
 
 @pytest.mark.slow
