@@ -258,13 +258,14 @@ def _step(system, u_prev, t, dt, free, fixed, near_null, opts, lin, guess=None, 
         except SolverError as exc:
             return False, rec, u, f"linear solve failed at iteration {it}: {exc}"
         rec.linear_iterations += info.iterations
-        e0 = abs(float(duf @ Rf))
+        g0 = float(duf @ Rf)  # > 0 when the tangent is positive definite along du (an energy descent direction)
+        e0 = abs(g0)
         if e_ref is None:
             e_ref = max(e0, 1e-300)
         s = 1.0
         if opts.line_search:
             keep = []
-            s = _line_search(system, u, free, duf, f_ext, e0, opts, keep)
+            s = _line_search(system, u, free, duf, f_ext, g0, opts, keep, rnorm)
             cache = keep[0] if keep and s == 1.0 else None
         u = u.copy()
         u[free] += s * duf
@@ -277,24 +278,45 @@ def _step(system, u_prev, t, dt, free, fixed, near_null, opts, lin, guess=None, 
     return True, rec, u, ""
 
 
-def _line_search(system, u, free, duf, f_ext, e0, opts, keep=None) -> float:
-    """Scale ``s`` so that ``|du . R(u + s du)| <= line_search_tol * |du . R(u)|`` (secant, bounded).
+def _line_search(system, u, free, duf, f_ext, g0, opts, keep=None, rnorm=None) -> float:
+    """Step length ``s`` along the Newton direction ``du``.
+
+    With ``g0 = du . R(u) > 0`` (the tangent positive definite along ``du``: ``du`` descends the energy) ``s``
+    makes ``|du . R(u + s du)| <= line_search_tol * g0`` (secant, bounded). With ``g0 <= 0`` (an indefinite
+    tangent: contact geometric terms, buckling, material softening) the energy criterion would shrink ``s`` to
+    nothing, since ``du . R`` is already negative at ``s = 0+``; the step is then backtracked on the residual
+    norm instead (halving until ``|R(u + s du)| <= (1 - 1e-4 s) rnorm``, which the exact Newton direction
+    always allows for small ``s``; the best of the trials if none does).
 
     The full step is evaluated with its tangent, appended to ``keep`` as ``(u + du, (f_int, K, ok))``: when
     the step is accepted (nearly always) it is the next Newton iterate's residual and tangent, so each
     iteration costs one evaluation instead of two."""
-    def g(s, tangent=False):
+    def evaluate(s, tangent=False):
         v = u.copy()
         v[free] += s * duf
         out = system.internal(v, tangent)
         if tangent and keep is not None:
             keep.append((v, out))
         f_int, _, ok = out
-        if not ok:
-            return None
-        return float(duf @ (f_ext - f_int)[free])
+        return None if not ok else (f_ext - f_int)[free]
 
-    g0 = e0  # du . R(u) > 0 for a positive-definite tangent
+    def g(s, tangent=False):
+        R = evaluate(s, tangent)
+        return None if R is None else float(duf @ R)
+
+    if g0 <= 0.0 and rnorm is not None:
+        best_r, best_s = np.inf, None
+        s = 1.0
+        for k in range(opts.line_search_max + 1):
+            R = evaluate(s, tangent=k == 0 and keep is not None)
+            if R is not None:
+                r = float(np.linalg.norm(R))
+                if r <= (1.0 - 1e-4 * s) * rnorm:
+                    return s
+                if r < best_r:
+                    best_r, best_s = r, s
+            s *= 0.5
+        return best_s if best_s is not None else s
     g1 = g(1.0, tangent=keep is not None)
     if g1 is not None and abs(g1) <= opts.line_search_tol * abs(g0):
         return 1.0
