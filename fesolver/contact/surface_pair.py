@@ -422,7 +422,7 @@ def pressure_law(trial, delta):
     ``delta = 0``: ``p = max(0, trial)`` (the penalty/augmented-Lagrangian law; the slope is a step).
     ``delta > 0`` (``eps`` times the smoothing width [mm]): the kink is replaced by a quadratic over
     ``|trial| < delta``, ``p = (trial + delta)^2 / (4 delta)``, which joins ``0`` and ``trial`` with matching
-    values and slopes (C1; the "softened" pressure-overclosure of Abaqus, Wriggers 2006 sec. 10.3.1). A node
+    values and slopes (C1; the idea of Abaqus's "softened" pressure-overclosure relationships). A node
     coming into contact then gets its stiffness gradually, so Newton's iterates do not chatter between contact
     states; the price is a pressure ``delta / 4`` at zero gap and a transmitted pressure up to a gap of
     ``delta / eps``.
