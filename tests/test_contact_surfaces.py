@@ -42,6 +42,18 @@ def test_slave_rule_partition_of_unity_and_exact_moments(ftype, level):
 
 
 # -- tangent -------------------------------------------------------------------------------------
+def _pressed_blocks(contact, kind="tet4", seed=1, push=0.05):
+    """The stacked blocks (2x2x1 on 3x3x1) with ``contact`` and a random displacement (0.02 mm) whose upper block
+    is pressed ``push`` [mm] into the lower one: ``(problem, u)``."""
+    mesh = stacked_blocks((2, 2, 1), (3, 3, 1), kind=kind)
+    prob = Problem(mesh, mats(), bcs=stacked_bcs(), contacts=[contact])
+    rng = np.random.default_rng(seed)
+    u = 0.02 * rng.standard_normal(3 * mesh.n_nodes)
+    upper = np.unique(mesh.solids[0].cells[mesh.cell_sets["upper"][0]])
+    u.reshape(-1, 3)[upper, 2] -= push
+    return prob, u, rng
+
+
 def _fd_check(prob, u, setup=None, cols=None, h=1e-6):
     sys_ = FiniteStrainSystem(prob)
     sys_.t = 1.0
@@ -70,13 +82,8 @@ def test_frictionless_tangent_matches_central_difference(kind):
     tolerance on warped quad4 / curved tri6 facets (the error grows as h shrinks). Without the geometric
     part the error is 0.75-1.3 %, so the check can tell.
     """
-    mesh = stacked_blocks((2, 2, 1), (3, 3, 1), kind=kind)
     c = SurfaceContact(slave="upper_bottom", master="lower_top", penalty=200.0, subdivision=1)
-    prob = Problem(mesh, mats(), bcs=stacked_bcs(), contacts=[c])
-    rng = np.random.default_rng(1)
-    u = 0.02 * rng.standard_normal(3 * mesh.n_nodes)
-    upper = np.unique(mesh.solids[0].cells[mesh.cell_sets["upper"][0]])
-    u.reshape(-1, 3)[upper, 2] -= 0.05  # press the upper block in
+    prob, u, rng = _pressed_blocks(c, kind, seed=1)
 
     def setup(s):
         c.setup(s)
@@ -172,13 +179,8 @@ def test_nodal_rule_lumps_the_weight_functions(ftype):
 @pytest.mark.parametrize("kind", ["hex8", "tet4", "tet10"])
 def test_nodal_tangent_matches_central_difference(kind):
     """The node-on-facet variant's tangent (penalty and geometric parts) against central differences."""
-    mesh = stacked_blocks((2, 2, 1), (3, 3, 1), kind=kind)
     c = SurfaceContact(slave="upper_bottom", master="lower_top", penalty=200.0, subdivision="nodal")
-    prob = Problem(mesh, mats(), bcs=stacked_bcs(), contacts=[c])
-    rng = np.random.default_rng(3)
-    u = 0.02 * rng.standard_normal(3 * mesh.n_nodes)
-    upper = np.unique(mesh.solids[0].cells[mesh.cell_sets["upper"][0]])
-    u.reshape(-1, 3)[upper, 2] -= 0.05
+    prob, u, _ = _pressed_blocks(c, kind, seed=3)
     err, sys_ = _fd_check(prob, u, c.setup, h=1e-5)
     assert c._eval(sys_, u.reshape(-1, 3), False)[0]["active"].sum() >= 3
     assert err < 2e-5, err  # measured 7.9e-6 (hex8: warped quad4 closest points); 1 % without the geometric part
@@ -602,14 +604,9 @@ def test_smoothed_contact_tangent_matches_central_difference(subdivision):
     """With ``smoothing`` the tangent's penalty part carries the law's slope: central differences agree
     (rel. < 2e-5) with nodes on both sides of the band and inside it. Without the slope (the step of the
     unsmoothed law) the error is O(1), so the check can tell."""
-    mesh = stacked_blocks((2, 2, 1), (3, 3, 1), kind="tet4")
     c = SurfaceContact(slave="upper_bottom", master="lower_top", penalty=200.0, subdivision=subdivision,
                        smoothing=0.03)
-    prob = Problem(mesh, mats(), bcs=stacked_bcs(), contacts=[c])
-    rng = np.random.default_rng(5)
-    u = 0.02 * rng.standard_normal(3 * mesh.n_nodes)
-    upper = np.unique(mesh.solids[0].cells[mesh.cell_sets["upper"][0]])
-    u.reshape(-1, 3)[upper, 2] -= 0.02
+    prob, u, _ = _pressed_blocks(c, "tet4", seed=5, push=0.02)
     err, sys_ = _fd_check(prob, u, c.setup, h=1e-6)
     o = c._eval(sys_, u.reshape(-1, 3), False)[0]
     band = o["has"] & (np.abs(o["gap"]) < 0.03)
