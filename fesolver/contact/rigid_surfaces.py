@@ -1,4 +1,5 @@
-r"""Frictionless contact of a deformable surface with rigid analytical surfaces (node to surface).
+r"""Contact of a deformable surface with rigid analytical surfaces (node to surface; frictionless, or
+Coulomb friction on planes).
 
 Every node of a facet set carries a tributary area ``A`` [mm^2], lumped from its facets on the reference
 configuration (row-sum-free HRZ lumping: ``A_i = A_f int N_i^2 / sum_j int N_j^2``, positive for every facet
@@ -30,8 +31,18 @@ that a force can drive: the contact forces then act on that body too (see
 :class:`~fesolver.rigid.RigidCoupledSystem`), so an indenter or a ground plane can be pushed by a given load
 instead of a given displacement. Such a body translates only (its rotations are held; the moment the contact
 exerts about its reference point is reported as the reaction). The deformable body lies on the side the
-normal points to (outside a sphere, cylinder or ellipsoid). Limits: frictionless, no self-contact; for
-friction, mesh the surface as a rigid body's region and use :class:`~fesolver.contact.SurfaceContact`.
+normal points to (outside a sphere, cylinder or ellipsoid).
+
+**Friction** (planes only; Coulomb coefficient ``friction``): each contact node keeps the tangential traction
+``t_n`` [MPa] and its position relative to the plane ``x_n`` at the last converged step. With ``P = I - n n``
+the trial traction is ``t* = t_n - eps_T P (x - x_n)`` (stick regularised by the tangential penalty ``eps_T``
+[MPa/mm], default ``eps``: an elastic slip ``|t| / eps_T``) and the return map gives ``t = t*`` when
+``|t*| <= friction p`` (stick) and ``t = friction p t* / |t*|`` otherwise (slip). The node receives
+``A (p n + t)``; the tangent adds ``A eps_T P`` at stick and ``A (friction eps s n^T + friction p eps_T /
+|t*| (P - s s^T))`` at slip (``s = t* / |t*|``), which is unsymmetric (the linear solver then uses an
+unsymmetric factorisation). The history moves when the next step starts (``commit``). Limits: no self-contact;
+friction on curved rigid surfaces or on a body-driven plane is not implemented (mesh the surface as a rigid
+body's region and use :class:`~fesolver.contact.SurfaceContact`).
 """
 
 from __future__ import annotations
@@ -126,6 +137,10 @@ class RigidSurface:
     body : str, optional
         Name of a reference-point rigid body (no region) whose translation the surface follows, in addition
         to ``motion``; the contact forces act on that body.
+    friction : float
+        Coulomb coefficient (0: frictionless; planes without ``body`` only).
+    tangential_penalty : float, MPa/mm, optional
+        ``eps_T`` of the stick regularisation; default ``eps``.
     """
 
     surface: object = None
@@ -137,9 +152,29 @@ class RigidSurface:
     tol: float = 1e-3
     gap_tol: float = 1e-6
     body: str | None = None
+    friction: float = 0.0
+    tangential_penalty: float | None = None
     _ready: bool = field(default=False, init=False, repr=False)
     #: translation [mm] of the carrying rigid body, set by RigidCoupledSystem from its unknowns
     body_translation: np.ndarray = field(default_factory=lambda: np.zeros(3), init=False, repr=False)
+
+    def __post_init__(self):
+        if not (self.friction >= 0.0 and np.isfinite(self.friction)):
+            raise ModelError(f"contact {self.name!r}: friction must be a finite number >= 0, got {self.friction!r}")
+        if self.tangential_penalty is not None and not (self.tangential_penalty > 0.0):
+            raise ModelError(f"contact {self.name!r}: tangential_penalty must be > 0 MPa/mm, "
+                             f"got {self.tangential_penalty!r}")
+        if self.friction > 0.0 and not isinstance(self, RigidPlane):
+            raise ModelError(f"contact {self.name!r}: friction is implemented for rigid planes only, not for a "
+                             f"{type(self).__name__} (mesh the surface and use a surface-to-surface contact)")
+        if self.friction > 0.0 and self.body is not None:
+            raise ModelError(f"contact {self.name!r}: friction on a plane driven by body {self.body!r} is not "
+                             f"implemented (give the plane a 'motion' instead)")
+
+    @property
+    def symmetric_tangent(self) -> bool:
+        """The tangent is symmetric (False with friction)."""
+        return self.friction == 0.0
 
     # -- geometry (subclasses) ------------------------------------------------------------------
     def distance(self, x: np.ndarray):
@@ -164,6 +199,10 @@ class RigidSurface:
         else:
             self.eps = float(self.penalty)
         self.lam = np.zeros(self.nodes.size)
+        self.eps_t = self.eps if self.tangential_penalty is None else float(self.tangential_penalty)
+        # friction history: positions relative to the surface and tangential tractions at the last converged step
+        self.x_n = mesh.points[self.nodes] - self.offset(0.0)
+        self.t_n = np.zeros((self.nodes.size, 3))
         # CSR positions of the 3x3 diagonal blocks of the contact nodes: row 3A+i, column 3A+j
         pat = system.pattern
         indptr, indices = pat.row_starts, pat.indices
@@ -196,16 +235,53 @@ class RigidSurface:
         receives ``-fa``; moving the surface by ``du`` changes ``fa`` by ``Kn du``."""
         g, n, H, p = self.state(system, u3)
         fa = (p * self.area)[:, None] * n
+        x = system.points[self.nodes] + u3[self.nodes] - self.offset(getattr(system, "t", 1.0))
+        if self.friction > 0.0:
+            tr, dtr = self._friction(x, n, g, p, want_tangent)
+            fa = fa + self.area[:, None] * tr
         if not want_tangent:
             return fa, None
         # nodes just touching (g = 0, lambda = 0) count as active in the tangent: a surface driven by a force
         # from first touch then has a stiffness along its motion
         active = (self.lam - self.eps * g >= 0.0).astype(float)
-        x = system.points[self.nodes] + u3[self.nodes] - self.offset(getattr(system, "t", 1.0))
         dg = self.grad_distance(x, n)
         Kn = (self.eps * self.area * active)[:, None, None] * np.einsum("ki,kj->kij", n, dg)
         Kn -= (p * self.area)[:, None, None] * H
+        if self.friction > 0.0:
+            Kn -= self.area[:, None, None] * dtr
         return fa, Kn
+
+    def _friction(self, x: np.ndarray, n: np.ndarray, g: np.ndarray, p: np.ndarray, want_tangent: bool):
+        """Tangential traction ``t (m, 3)`` [MPa] of the Coulomb return map at relative positions ``x`` and its
+        derivative ``dt/dx (m, 3, 3)`` (None without ``want_tangent``); planes only (``n`` constant)."""
+        P = np.eye(3)[None] - np.einsum("ki,kj->kij", n, n)
+        ttr = np.einsum("kij,kj->ki", P, self.t_n) - self.eps_t * np.einsum("kij,kj->ki", P, x - self.x_n)
+        tn = np.linalg.norm(ttr, axis=1)
+        lim = self.friction * p
+        stick = (tn <= lim) & (p > 0.0)
+        slip = (tn > lim) & (p > 0.0)
+        s = ttr / np.where(tn > 0.0, tn, 1.0)[:, None]
+        t = np.where(stick[:, None], ttr, np.where(slip[:, None], lim[:, None] * s, 0.0))
+        if not want_tangent:
+            return t, None
+        active = (self.lam - self.eps * g >= 0.0) & (p > 0.0)
+        dt = np.zeros((x.shape[0], 3, 3))
+        dt[stick] = -self.eps_t * P[stick]
+        if slip.any():
+            ss = np.einsum("ki,kj->kij", s[slip], s[slip])
+            c = (lim[slip] * self.eps_t / tn[slip])[:, None, None]
+            dp = -self.eps * n[slip] * active[slip][:, None]  # dp/dx
+            dt[slip] = self.friction * np.einsum("ki,kj->kij", s[slip], dp) - c * (P[slip] - ss)
+        return t, dt
+
+    def commit(self, system, u3: np.ndarray) -> None:
+        """A step has converged at ``u3``: store the friction history (positions and tractions)."""
+        if self.friction == 0.0 or not self._ready:
+            return
+        g, n, _, p = self.state(system, u3)
+        x = system.points[self.nodes] + u3[self.nodes] - self.offset(getattr(system, "t", 1.0))
+        self.t_n, _ = self._friction(x, n, g, p, False)
+        self.x_n = x
 
     def add(self, system, u3: np.ndarray, f: np.ndarray, data: np.ndarray | None) -> None:
         """Add the contact internal force ``-p A n`` to ``f`` and, if ``data`` is given, the tangent."""
@@ -232,6 +308,12 @@ class RigidSurface:
         """Nodal pressure/gap and the contact summary (peak and mean pressure, area, force, centre of pressure)."""
         g, n, _, p = self.state(system, u3)
         fa = (p * self.area)[:, None] * n
+        friction_force, sliding = np.zeros(3), 0
+        if self.friction > 0.0:
+            x = system.points[self.nodes] + u3[self.nodes] - self.offset(getattr(system, "t", 1.0))
+            tr, _ = self._friction(x, n, g, p, False)
+            friction_force = (self.area[:, None] * tr).sum(axis=0)
+            sliding = int(np.sum((p > 0.0) & (np.linalg.norm(tr, axis=1) >= self.friction * p * (1.0 - 1e-12))))
         act = p > 0.0
         area = float(self.area[act].sum())
         force = fa.sum(axis=0)
@@ -251,6 +333,9 @@ class RigidSurface:
                 "max_penetration_mm": float(np.max(-g, initial=0.0)),
                 "active_nodes": int(act.sum()),
                 "penalty_MPa_per_mm": self.eps,
+                "friction": self.friction,
+                "friction_force_N": friction_force.tolist(),
+                "sliding_nodes": sliding,
             },
         }
 
