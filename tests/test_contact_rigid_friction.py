@@ -167,3 +167,19 @@ def test_bad_friction_input():
     with pytest.raises(ModelError, match="tangential_penalty must be > 0"):
         RigidPlane(surface="s", friction=0.2, tangential_penalty=0.0)
     assert RigidPlane(surface="s").symmetric_tangent
+
+
+def test_just_touching_node_sticks_in_the_tangent():
+    """At first touch (g = 0, no multiplier: p = 0) a node counts as active in the normal direction and as
+    sticking in the tangential ones: its tangent block is A (eps n n^T + eps_T P), so the first Newton step of a
+    sole landing flat on a frictional floor does not let the skin slide freely (without the tangential part the
+    foot's first steps on a mu = 0.6 floor did not converge at any load step)."""
+    mesh = block()
+    plane = RigidPlane(surface=bottom(), point=(0.0, 0.0, 0.0), normal=(0.0, 0.0, 1.0), penalty=50.0,
+                       friction=0.6, tangential_penalty=20.0)
+    prob = Problem(mesh, {"all": LinearElastic(E, NU)}, contacts=[plane])
+    sys_ = FiniteStrainSystem(prob)
+    fa, Kn = plane.nodal(sys_, np.zeros((mesh.n_nodes, 3)), True)
+    assert np.all(fa == 0.0)
+    expect = plane.area[:, None, None] * np.diag([20.0, 20.0, 50.0])[None]
+    np.testing.assert_allclose(Kn, expect, rtol=1e-14)

@@ -264,9 +264,12 @@ class RigidSurface:
         t = np.where(stick[:, None], ttr, np.where(slip[:, None], lim[:, None] * s, 0.0))
         if not want_tangent:
             return t, None
-        active = (self.lam - self.eps * g >= 0.0) & (p > 0.0)
+        touching = self.lam - self.eps * g >= 0.0
+        active = touching & (p > 0.0)
         dt = np.zeros((x.shape[0], 3, 3))
-        dt[stick] = -self.eps_t * P[stick]
+        # a node just touching (p = 0) sticks in the tangent, as it counts as active in the normal direction
+        stuck = stick | (touching & (p == 0.0))
+        dt[stuck] = -self.eps_t * P[stuck]
         if slip.any():
             ss = np.einsum("ki,kj->kij", s[slip], s[slip])
             c = (lim[slip] * self.eps_t / tn[slip])[:, None, None]
