@@ -58,3 +58,24 @@ def stacked_bcs(L=10.0, H=5.0, top=(None, None, -0.05), shift=(0.0, 0.0), Lu=Non
         bcs.append(FixedDisplacement(Selection(box=((sx, sy, H), (sx, sy, 2 * H))), {0: 0.0, 1: 0.0}, "up_axis"))
         bcs.append(FixedDisplacement(Selection(box=((sx + Lu, sy, H), (sx + Lu, sy, 2 * H))), {1: 0.0}, "up_x"))
     return bcs
+
+
+def rigid_contact_tangent(system, surface, u, h):
+    """``(K, Kfd)``: the columns of the contact nodes' DOFs of the tangent that ``surface`` (a rigid surface
+    contact) assembles at ``u``, and their central differences (step ``h`` mm) of its internal force."""
+
+    def force(v):
+        f = np.zeros(system.n_dofs)
+        surface.add(system, v.reshape(-1, 3), f, None)
+        return f
+
+    data = system.pattern.zeros()
+    surface.add(system, u.reshape(-1, 3), np.zeros(system.n_dofs), data)
+    dofs = (3 * surface.nodes[:, None] + np.arange(3)).ravel()
+    K = system.pattern.matrix(data).toarray()[:, dofs]
+    Kfd = np.zeros((system.n_dofs, dofs.size))
+    for j, d in enumerate(dofs):
+        e = np.zeros(system.n_dofs)
+        e[d] = h
+        Kfd[:, j] = (force(u + e) - force(u - e)) / (2 * h)
+    return K, Kfd
