@@ -141,11 +141,14 @@ def foot_problem(scenario, fl, foot, insole=None):
         lift_curve = LoadCurve(((0.0, 0.0), (INSOLE_SEAT, 0.0), (INSOLE_RISE, 1.0)), name="insert_rises")
         bcs.append(FixedDisplacement(Selection(name="insole_bottom"), {i: float(rise * n[i]) for i in range(3)},
                                      name="shoe", curve=lift_curve))
-        loads = [replace(ld, curve=LoadCurve(((0.0, 0.0), (INSOLE_SEAT, 1.0)), name="seat")) for ld in loads]
+        f0 = INSOLE_PRELOAD
+        load_curve = LoadCurve(((0.0, 0.0), (INSOLE_SEAT, f0), (INSOLE_SINK, f0), (1.0, 1.0)), name="seat_then_load")
+        loads = [replace(ld, curve=load_curve) for ld in loads]
         drop = float(np.ptp(insole.mesh.points @ n)) + INSOLE_SUPPORT_DROP
         support = RigidPlane(surface="plantar_skin", name="support", point=tuple(x0), normal=tuple(n),
-                             motion=tuple(-drop * n), curve=LoadCurve(((0.0, 0.0), (INSOLE_RISE, 0.0), (1.0, 1.0)),
-                                                                     name="support_sinks"))
+                             motion=tuple(-drop * n),
+                             curve=LoadCurve(((0.0, 0.0), (INSOLE_RISE, 0.0), (INSOLE_SINK, 1.0), (1.0, 1.0)),
+                                             name="support_sinks"))
         contacts = [support, _insole_contact(model)]
     prob = model.problem(bcs=bcs, loads=loads, contacts=contacts, newton=_newton(s), solver=_solver(s),
                          title=f"{s.title}: foot")
@@ -235,11 +238,16 @@ def _place_insole(foot, insole, n: np.ndarray, x0: np.ndarray) -> float:
     return rise
 
 
-#: foot on an insert, in three phases of the load factor: (1) up to INSOLE_SEAT the foot's loads rise to their full
-#: value, the foot standing on a rigid support plane at the insert's top level (as on bare ground); (2) up to
-#: INSOLE_RISE the insert rises from below into its place, its relief meeting the skin; (3) up to 1 the support
-#: plane sinks INSOLE_SUPPORT_DROP below the insert's bottom, so the insert carries the foot alone at the end
-INSOLE_SEAT, INSOLE_RISE = 0.2, 0.7
+#: foot on an insert, in four phases of the load factor: (1) up to INSOLE_SEAT the foot's loads rise to
+#: INSOLE_PRELOAD of their value, the foot standing on a rigid support plane at the insert's top level (as on bare
+#: ground); (2) up to INSOLE_RISE the insert rises from below into its place, its relief meeting the skin; (3) up
+#: to INSOLE_SINK the support plane sinks INSOLE_SUPPORT_DROP below the insert's bottom, so the insert alone
+#: carries the foot; (4) up to 1 the loads rise to their full value on the insert. The preload is small so that
+#: the soft heel pad has not spread on the frictionless support plane (at full load its skin slides 12-15 mm
+#: backwards, off the insert's outline, where the heel cup's rim then rises under it) before the heel cup holds it
+INSOLE_SEAT, INSOLE_RISE, INSOLE_SINK = 0.1, 0.45, 0.55
+#: fraction of the foot's loads while the insert is put in place
+INSOLE_PRELOAD = 0.1
 #: how far the support plane sinks below the insert's bottom [mm]
 INSOLE_SUPPORT_DROP = 1.0
 #: clearance of the lowered insert below the skin before it rises [mm]
@@ -320,8 +328,10 @@ def foot_metrics(model, res) -> dict:
     c = res.contact[name]
     sm = c["summary"]
     x = model.mesh.points[c["nodes"], 0]
-    L = float(model.mesh.points[:, 0].max() - model.mesh.points[:, 0].min())
-    xr = (x - model.mesh.points[:, 0].min()) / L
+    # heel / midfoot / forefoot by the foot's own length (the plantar skin's extent, not the insert's outline)
+    xs = model.mesh.points[_facet_nodes(model.mesh, "plantar_skin"), 0]
+    L = float(xs.max() - xs.min())
+    xr = (x - xs.min()) / L
     p = np.asarray(c["pressure"])
 
     def peak(mask):

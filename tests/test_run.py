@@ -24,11 +24,13 @@ pytest.importorskip("gmsh")
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 SHIPPED = ["standing", "midstance", "overpronation", "supination", "antalgic_knee", "antalgic_heel",
            "overpronation_medial_post", "flat_foot_arch_support", "lateral_wedge"]
-#: the foot-on-insole contact does not converge yet (a nearly flat sole lands on the insert over a large area at
-#: once and the contact's active set chatters: Newton stalls at a relative residual of 1e-4 - 1e-2, with or
-#: without augmentation); these scenarios are known failures, run with the slow tests
+#: the scenarios with an insert take minutes on the coarse mesh (the insert is put in place in four phases, about
+#: 40 load steps; see docs/models.md): run with the slow tests
 INSOLE = {"overpronation_medial_post", "flat_foot_arch_support", "lateral_wedge"}
-_INSOLE_XFAIL = pytest.mark.xfail(strict=True, reason="foot-insole contact does not converge yet (issue 6 note)")
+#: wedged inserts: not yet seen to converge (the coarse lateral wedge sat at load factor 0.30, the insert 57 % up,
+#: after 20 minutes; the medial post was not run to the end): known failures until measured
+_WEDGE_XFAIL = pytest.mark.xfail(strict=True, reason="wedged inserts not yet seen to converge (issue 6 note)")
+WEDGES = {"overpronation_medial_post", "lateral_wedge"}
 RUNS: dict = {}
 
 
@@ -49,8 +51,8 @@ def test_every_scenario_file_is_shipped_and_valid():
         load_scenario(SCENARIOS / f"{name}.toml")  # raises on any error
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=[pytest.mark.slow, _INSOLE_XFAIL]) if n in INSOLE else n
-                                  for n in SHIPPED])
+@pytest.mark.parametrize("name", [pytest.param(n, marks=[pytest.mark.slow] + ([_WEDGE_XFAIL] if n in WEDGES else []))
+                                  if n in INSOLE else n for n in SHIPPED])
 def test_shipped_scenario(tmp_path_factory, name):
     """Solves to the end, writes every file, and the contact forces balance the chain's loads."""
     s, out = run(tmp_path_factory, name)
@@ -65,6 +67,12 @@ def test_shipped_scenario(tmp_path_factory, name):
     # horizontally), and a frictionless ground pushes along its normal
     n = ground_normal(chain["foot"]["ground_tilt_deg"], chain["foot"]["foot_pitch_deg"], chain["side"])
     f = np.asarray(foot["metrics"]["plantar"]["force_N"])
+    if name in INSOLE:
+        # on an insert the skin meets its sloped relief and walls too, so the contact force leans off the ground
+        # normal (the talar dome's horizontal support balances that); the ground-normal part carries the load
+        assert foot["metrics"]["plantar"]["contact"] == "insole"
+        assert f @ n == pytest.approx(chain["foot"]["ground_force_N"], rel=2e-2)
+        f = f @ n * n
     # KNOWN DEFECT: on a tilted or pitched ground the contact summary's force differs from the load by up to
     # 1.7 % (overpronation 506.4 vs 515.0 N, antalgic 717.7 vs 710.7 N; flat ground: < 0.2 %), although Newton
     # balances the nodal forces to 1e-4: the summary's sum is inexact there. Tolerance 2 % until it is found.
@@ -113,7 +121,6 @@ def test_pronation_raises_fascia_tension(tmp_path_factory):
 
 
 @pytest.mark.slow
-@_INSOLE_XFAIL
 def test_arch_support_lowers_fascia_strain_and_heel_pressure(tmp_path_factory):
     """The flat foot standing on the arch-support insert against the same foot barefoot."""
     bare, _ = run(tmp_path_factory, "flat_foot_arch_support", **{"orthotic.type": "none", "output.models": "foot"})
@@ -127,9 +134,19 @@ def test_arch_support_lowers_fascia_strain_and_heel_pressure(tmp_path_factory):
     assert fi["plantar"]["peak_heel_pressure_kPa"] < fb["plantar"]["peak_heel_pressure_kPa"]
 
 
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="a heel cup does not converge yet: its rim comes up under the heel pad's "
+                   "skin, which slides back over the insert's edge (coarse: stalls with the insert two-thirds up; "
+                   "docs/models.md)")
+def test_insert_with_a_heel_cup_solves(tmp_path_factory):
+    """The arch-support insert with a 6 mm heel cup: the foot's solve reaches the end."""
+    s, _ = run(tmp_path_factory, "flat_foot_arch_support", **{"orthotic.heel_cup_mm": 6.0, "output.models": "foot"})
+    assert s["foot"]["status"] == "ok", s["foot"].get("message")
+
+
 def test_lateral_wedge_lowers_the_medial_knee_share(tmp_path_factory):
     """The wedge's eversion and knee-adduction-moment change come from the chain; the share the tibial
-    cartilage carries comes from the knee solve (the foot on the wedge is a known failure, see INSOLE)."""
+    cartilage carries comes from the knee solve (the foot on the wedge is solved by the slow shipped-scenario test)."""
     neutral, _ = run(tmp_path_factory, "midstance")
     wedge, _ = run(tmp_path_factory, "lateral_wedge", **{"output.models": "knee"})
     m0, m1 = neutral["knee"]["metrics"], wedge["knee"]["metrics"]
