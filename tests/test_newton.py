@@ -64,3 +64,25 @@ def test_accepted_full_step_is_evaluated_once(line_search):
     its = records[0].iterations
     assert system.calls[True] == its + 1  # one evaluation per linear solve plus the converged state
     assert system.calls[False] == 0
+
+
+def test_step_with_nothing_to_do_converges_at_round_off():
+    """A load step in which nothing changes (the load held after t = 0.5) starts in equilibrium up to the
+    round-off of the internal forces (here 1e-12 of the load): the energy ratio is then round-off over round-off
+    and never falls, so the step must be accepted on the residual alone (the foot on a flat insole stalled so when
+    the support plane sank away from a foot it no longer touched: residual 8e-12, energy ratio 1.01)."""
+
+    class Noisy(Softening):
+        def external(self, t):
+            return np.append(min(t, 0.5) * self.load, 0.0)
+
+        def internal(self, u, want_tangent):
+            self.calls[want_tangent] += 1  # round-off that changes with every evaluation: Newton cannot remove it
+            noise = 1e-12 * (-1.0) ** sum(self.calls.values()) * np.array([1.0, -1.0, 0.0])
+            return u + noise, sp.identity(u.size, format="csr") if want_tangent else None, True
+
+    system = Noisy([2.0, 1.0])
+    opts = NewtonOptions(initial_step=0.25, max_step=0.25, growth=1.0, min_step=0.01)
+    u, records = solve_newton(system, opts, LinearSolverOptions(method="scipy"))
+    assert [round(r.t, 6) for r in records] == [0.25, 0.5, 0.75, 1.0]
+    assert np.allclose(u[:2], [1.0, 0.5], atol=1e-10)

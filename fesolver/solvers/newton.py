@@ -112,6 +112,11 @@ def _free_mask(n: int, fixed: np.ndarray) -> np.ndarray:
     return m
 
 
+#: relative residual [-] below which a state counts as in equilibrium whatever the energy ratio (round-off of the
+#: assembled forces; the tighter of this and the residual tolerance applies)
+ROUNDOFF = 1e-10
+
+
 def solve_newton(system, options: NewtonOptions | None = None, linear: LinearSolverOptions | None = None,
                  u0: np.ndarray | None = None, on_step=None, progress: bool = False):
     """Solve ``f_int(u) = f_ext(t)`` for ``t`` from 0 to 1; returns ``(u, records)``.
@@ -229,7 +234,9 @@ def _step(system, u_prev, t, dt, free, fixed, near_null, opts, lin, guess=None, 
         rnorm = float(np.linalg.norm(Rf))
         rec.residuals.append(rnorm / ref)
         converged = (k > 1 and rnorm <= opts.rtol_residual * ref and rec.energies[-1] <= opts.rtol_energy * e_ref)
-        converged = converged or rnorm <= 1e-14 * ref  # already in equilibrium (e.g. a zero load step)
+        # already in equilibrium to round-off (a step in which nothing changes, e.g. a rigid surface moving away
+        # from a body it no longer touches): the energy ratio is then round-off over round-off and never falls
+        converged = converged or rnorm <= min(ROUNDOFF, opts.rtol_residual) * ref
         # inexact Uzawa: update the multipliers as soon as the cycle is roughly in equilibrium
         cycle_done = augment is not None and not final and k > 1 and rnorm <= opts.rtol_augment * ref
         if converged or cycle_done:
