@@ -287,7 +287,8 @@ class RigidSurface:
         self.x_n = x
 
     def add(self, system, u3: np.ndarray, f: np.ndarray, data: np.ndarray | None) -> None:
-        """Add the contact internal force ``-p A n`` to ``f`` and, if ``data`` is given, the tangent."""
+        """Add the contact internal force ``-A (p n + t)`` (``t`` = 0 without friction) to ``f`` and, if ``data``
+        is given, the tangent."""
         fa, Kn = self.nodal(system, u3, data is not None)
         np.subtract.at(f, (3 * self.nodes[:, None] + np.arange(3)).ravel(), fa.ravel())
         if data is not None:
