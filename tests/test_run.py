@@ -27,8 +27,9 @@ SHIPPED = ["standing", "midstance", "overpronation", "supination", "antalgic_kne
 #: the scenarios with an insert take minutes on the coarse mesh (the insert is put in place in four phases, about
 #: 40 load steps; see docs/models.md): run with the slow tests
 INSOLE = {"overpronation_medial_post", "flat_foot_arch_support", "lateral_wedge"}
-#: wedged inserts: not yet seen to converge (the coarse lateral wedge sat at load factor 0.30, the insert 57 % up,
-#: after 20 minutes; the medial post was not run to the end): known failures until measured
+#: wedged inserts: not yet seen to converge (coarse: the lateral wedge sat at load factor 0.30, the insert 57 % up,
+#: after 23 minutes; the medial post got onto the insert and reached load factor 0.70, 40 % of the load on it,
+#: in 16 minutes, slowing down): known failures until they finish
 _WEDGE_XFAIL = pytest.mark.xfail(strict=True, reason="wedged inserts not yet seen to converge (issue 6 note)")
 WEDGES = {"overpronation_medial_post", "lateral_wedge"}
 RUNS: dict = {}
