@@ -401,15 +401,12 @@ def parse_model(data: dict, path):
         kw["gap_tol"] = ct.number("gap_tol", default=1e-6, lo=0.0, lo_open=True)
         kw["friction"] = ct.number("friction", default=0.0, lo=0.0)
         kw["tangential_penalty"] = ct.number("tangential_penalty", lo=0.0, lo_open=True)
-        if kw["friction"] > 0.0 and kind != "plane":
-            ct.fail(f"contact.{cname}.friction: friction is implemented for type = 'plane' only, got type = "
-                    f"{kind!r} (mesh the surface and use type = 'surface')")
-        if kw["friction"] > 0.0 and kw["body"] is not None:
-            ct.fail(f"contact.{cname}.friction: friction on a plane driven by a body is not implemented "
-                    f"(give the plane a 'motion' instead)")
         kw["curve"] = curve_of(ct)
         ct.done()
-        contacts.append(cls(surface=where, name=cname, **kw))
+        try:  # the surface checks what it supports (friction on planes without a body only)
+            contacts.append(cls(surface=where, name=cname, **kw))
+        except ModelError as exc:
+            ct.fail(f"contact.{cname}: {exc}")
 
     bcs = []
     for i, braw in enumerate(top.get("boundary", "array", default=[])):

@@ -170,3 +170,20 @@ def test_just_touching_node_sticks_in_the_tangent():
     assert np.all(fa == 0.0)
     expect = plane.area[:, None, None] * np.diag([20.0, 20.0, 50.0])[None]
     np.testing.assert_allclose(Kn, expect, rtol=1e-14)
+
+
+def test_model_file_friction_errors_name_the_file_and_contact(tmp_path):
+    """A model file asking for friction where it is not implemented gets the surface's error with the file and
+    the contact named."""
+    import meshio
+
+    from fesolver.modelfile import parse_model
+
+    pts, hexes = box_hex((1, 1, 1), hi=HI)
+    meshio.write(tmp_path / "m.vtu", meshio.Mesh(pts, [("hexahedron", hexes)]))
+    data = {"mesh": {"file": "m.vtu"},
+            "materials": {"block": {"model": "linear_elastic", "region": "region1", "E": E, "nu": NU}},
+            "contact": {"ball": {"type": "sphere", "box": [[-1, -1, 4.9], [11, 11, 5.1]], "centre": [5, 5, 20],
+                                 "radius": 10.0, "friction": 0.3}}}
+    with pytest.raises(ModelError, match=r"model.toml: contact\.ball: .*rigid planes only"):
+        parse_model(data, tmp_path / "model.toml")

@@ -235,6 +235,8 @@ class RigidSurface:
         receives ``-fa``; moving the surface by ``du`` changes ``fa`` by ``Kn du``."""
         g, n, H, p = self.state(system, u3)
         fa = (p * self.area)[:, None] * n
+        if self.friction == 0.0 and not want_tangent:
+            return fa, None
         x = system.points[self.nodes] + u3[self.nodes] - self.offset(getattr(system, "t", 1.0))
         if self.friction > 0.0:
             tr, dtr = self._friction(x, n, g, p, want_tangent)
