@@ -115,8 +115,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "posting_region": Key("string", "rearfoot", choices=("rearfoot", "full")),
         "forefoot_extent": _n(1.0, 0.5, 1.0, "-", "fraction of the foot length the insert covers"),
         "mesh": Key("path", doc="type = mesh: the user's insert (volume mesh or closed STL)"),
-        "midsole": Key("string", "none", doc="footwear midsole under the insert: none (rigid ground) or a "
-                                             "library material"),
+        "midsole": Key("string", "none", doc="footwear midsole under the insert (type = insole): none (rigid "
+                                             "ground) or a library material"),
         "midsole_thickness_mm": _n(20.0, 2.0, 50.0, "mm", "midsole thickness"),
     },
     "knee": {
@@ -327,6 +327,9 @@ def _cross_checks(file: str, v: dict) -> None:
     if o["midsole"] != "none" and o["midsole"] not in names:
         raise ScenarioError(f"{file}: orthotic.midsole = {o['midsole']!r} is not 'none' or a library material; "
                             f"available: {names}")
+    if o["midsole"] != "none" and o["type"] != "insole":
+        raise ScenarioError(f"{file}: orthotic.midsole = {o['midsole']!r} needs orthotic.type = 'insole' (the "
+                            f"midsole is built under the parametric insert), got type = {o['type']!r}")
     a = v["antalgic"]
     if a["painful_joint"] == "none":
         given = [k for k in ("load_share_change", "stance_time_change", "knee_flexion_change_deg",

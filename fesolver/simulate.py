@@ -102,7 +102,9 @@ def build_foot_models(scenario):
                               heel_cup_depth=o["heel_cup_mm"], arch_support_height=o["arch_support_mm"],
                               arch_support_shape=o["arch_support_shape"], posting_deg=o["posting_deg"],
                               posting_region=o["posting_region"], forefoot_extent=o["forefoot_extent"],
-                              material=o["material"], mesh=s["mesh.level"], side=side)
+                              material=o["material"], mesh=s["mesh.level"], side=side,
+                              midsole_thickness=o["midsole_thickness_mm"] if o["midsole"] != "none" else 0.0,
+                              midsole_material=o["midsole"] if o["midsole"] != "none" else "eva_firm")
     elif o["type"] == "mesh":
         from .models.insole import insole_from_mesh
 
@@ -139,7 +141,8 @@ def foot_problem(scenario, fl, foot, insole=None):
         # level, which then sinks away (see INSOLE_SEAT): the foot is always supported and the insert's relief
         # meets the skin as real contact with small penetrations (no overlap to resolve)
         lift_curve = LoadCurve(((0.0, 0.0), (INSOLE_SEAT, 0.0), (INSOLE_RISE, 1.0)), name="insert_rises")
-        bcs.append(FixedDisplacement(Selection(name="insole_bottom"), {i: float(rise * n[i]) for i in range(3)},
+        lift = rise + INSOLE_LIFT
+        bcs.append(FixedDisplacement(Selection(name="insole_bottom"), {i: float(lift * n[i]) for i in range(3)},
                                      name="shoe", curve=lift_curve))
         f0 = INSOLE_PRELOAD
         load_curve = LoadCurve(((0.0, 0.0), (INSOLE_SEAT, f0), (INSOLE_SINK, f0), (1.0, 1.0)), name="seat_then_load")
@@ -240,7 +243,8 @@ def _place_insole(foot, insole, n: np.ndarray, x0: np.ndarray) -> float:
 
 #: foot on an insert, in four phases of the load factor: (1) up to INSOLE_SEAT the foot's loads rise to
 #: INSOLE_PRELOAD of their value, the foot standing on a rigid support plane at the insert's top level (as on bare
-#: ground); (2) up to INSOLE_RISE the insert rises from below into its place, its relief meeting the skin; (3) up
+#: ground); (2) up to INSOLE_RISE the insert rises from below into its place and INSOLE_LIFT beyond, its relief
+#: meeting the skin and its top lifting the foot off the support; (3) up
 #: to INSOLE_SINK the support plane sinks INSOLE_SUPPORT_DROP below the insert's bottom, so the insert alone
 #: carries the foot; (4) up to 1 the loads rise to their full value on the insert. The preload is small so that
 #: the soft heel pad has not spread on the frictionless support plane (at full load its skin slides 12-15 mm
@@ -252,6 +256,10 @@ INSOLE_PRELOAD = 0.1
 INSOLE_SUPPORT_DROP = 1.0
 #: clearance of the lowered insert below the skin before it rises [mm]
 INSOLE_MARGIN = 0.2
+#: how far the insert rises past its place, lifting the foot off the support plane [mm]: the foot's load passes to
+#: the insert while the insert's rise is prescribed (stable), not when the support sinks (a flat insert that had
+#: just reached the skin, gap 0, then left the foot on nothing for a step: a singular tangent, no convergence)
+INSOLE_LIFT = 0.5
 
 
 #: foot-insole contact: penalty = this x the default ``10 E / h`` (penetration about a tenth of the default's),

@@ -48,8 +48,35 @@ def tri_areas(points, tris) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 
 
+def _distance(p, poly):
+    from fesolver.models.insole import _distance_to_polygon
+
+    return _distance_to_polygon(p[:, :2], poly)
+
+
+def test_brim_widens_the_outline_by_its_width():
+    """The brim offsets the fitted outline outwards by its width all round (heel, sides, toe): the outline's
+    bounding box grows by 2 x 15 mm and its area by about perimeter x 15 mm; the flat top stays at 0."""
+    from fesolver.models.insole import _insole_outline
+
+    fit, wide = build_insole(thickness=6.0, brim=0.0), build_insole(thickness=6.0, brim=15.0)
+    lo0, hi0 = fit.mesh.bounding_box()
+    lo1, hi1 = wide.mesh.bounding_box()
+    np.testing.assert_allclose((lo0 - lo1)[:2], 15.0, rtol=0.02)
+    np.testing.assert_allclose((hi1 - hi0)[:2], 15.0, rtol=0.02)
+    poly = _insole_outline(L, 1.0)
+    per = np.linalg.norm(np.roll(poly, -1, axis=0) - poly, axis=1).sum()
+    v0, v1 = tet_volumes(fit).sum() / 6.0, tet_volumes(wide).sum() / 6.0
+    assert v1 - v0 == pytest.approx(per * 15.0 + math.pi * 15.0**2, rel=0.03)
+    np.testing.assert_allclose(top_nodes(wide)[:, 2], 0.0, atol=1e-12)
+    # every point of the brim is 15 mm or less outside the fit; the wide outline's boundary is 15 mm from it
+    q = wide.mesh.points[wide.mesh.node_sets["insole_top"]]
+    bnd = q[_distance(q, _insole_outline(L, 1.0, brim=15.0)) < 1e-9]
+    np.testing.assert_allclose(_distance(bnd, poly), 15.0, rtol=0.02)
+
+
 def test_flat_insole_thickness_sets_and_volume():
-    m = build_insole(thickness=6.0)
+    m = build_insole(thickness=6.0, brim=0.0)
     assert isinstance(m, AnatomicalModel) and m.name == "insole"
     m.require(cell_sets=["insole"], facet_sets=["insole_top", "insole_bottom"], node_sets=["insole_top"])
     pts = m.mesh.points
@@ -75,9 +102,12 @@ def test_flat_insole_thickness_sets_and_volume():
 @pytest.mark.parametrize("region", ["rearfoot", "full"])
 @pytest.mark.parametrize("deg", [6.0, -4.0])
 def test_posting_tilt_measured_on_the_top_surface(deg, region):
+    from fesolver.models.insole import _inside, _insole_outline
+
     m = build_insole(posting_deg=deg, posting_region=region)
     p = top_nodes(m)
-    sel = p[:, 0] < (0.28 * L if region == "rearfoot" else L)
+    fit = _inside(p[:, :2], _insole_outline(L, 1.0)) | (_distance(p, _insole_outline(L, 1.0)) < 1e-9)
+    sel = (p[:, 0] < (0.28 * L if region == "rearfoot" else L)) & fit
     A = np.column_stack([p[sel, 0], p[sel, 1], np.ones(sel.sum())])
     (ax, ay, _), *_ = np.linalg.lstsq(A, p[sel, 2], rcond=None)
     assert math.degrees(math.atan(ay)) == pytest.approx(deg, abs=1e-9)
@@ -87,6 +117,16 @@ def test_posting_tilt_measured_on_the_top_surface(deg, region):
         np.testing.assert_allclose(p[p[:, 0] > 0.46 * L, 2], 0.0, atol=1e-12)
     medial_higher = p[sel][np.argmax(p[sel, 2]), 1] > 0
     assert medial_higher == (deg > 0)
+    # the brim beyond the fitted outline: flat at 0 beyond the low edge, the wedge's plane beyond the high edge
+    brim = ~fit & (p[:, 0] < (0.28 * L if region == "rearfoot" else L)) & (p[:, 0] > 0.05 * L)
+    poly = _insole_outline(L, 1.0)
+    ys = poly[poly[:, 0] <= (0.45 * L if region == "rearfoot" else L), 1]
+    low = brim & ((p[:, 1] <= ys.min()) if deg > 0 else (p[:, 1] >= ys.max()))
+    high = brim & ~low
+    assert low.sum() >= 3 and high.sum() >= 3
+    np.testing.assert_allclose(p[low, 2], 0.0, atol=1e-12)
+    np.testing.assert_allclose(p[high, 2], np.column_stack([p[high, 0], p[high, 1], np.ones(high.sum())])
+                               @ np.linalg.lstsq(A, p[sel, 2], rcond=None)[0], atol=1e-9)
     np.testing.assert_allclose(m.mesh.points[m.mesh.node_sets["insole_bottom"], 2], -6.0)
 
 
@@ -109,11 +149,12 @@ def test_heel_cup_rim():
     m = build_insole(heel_cup_depth=d)
     p = top_nodes(m)
     heel = p[:, 0] < 0.12 * L
-    from fesolver.models.insole import _distance_to_polygon, _insole_outline
+    from fesolver.models.insole import BRIM, _distance_to_polygon, _inside, _insole_outline
 
-    dist = _distance_to_polygon(p[:, :2], _insole_outline(L, 1.0))
-    edge = heel & (dist < 1e-6)
-    assert edge.sum() >= 5
+    fit = _insole_outline(L, 1.0)
+    dist = np.where(_inside(p[:, :2], fit), _distance(p, fit), 0.0)
+    edge = heel & (dist < 1e-6)  # on the brim around the heel: the rim's full height
+    assert edge.sum() >= 5 and (_distance_to_polygon(p[edge, :2], fit) > 0.5 * BRIM).any()
     np.testing.assert_allclose(p[edge, 2], d, rtol=1e-9)
     centre = heel & (dist > 0.08 * L)
     assert centre.any() and np.abs(p[centre, 2]).max() < 1e-12
@@ -188,6 +229,9 @@ def test_materials_by_name_or_object():
     (dict(arch_support_shape="square"), "arch_support_shape must be one of"),
     (dict(forefoot_extent=0.1), "forefoot_extent must be between"),
     (dict(side="both"), "side must be one of"),
+    (dict(brim=-1.0), "brim must be between 0.0 and 30.0 mm, got -1.0"),
+    (dict(midsole_thickness=1.0), "midsole_thickness must be between 2.0 and 50.0 mm, got 1.0"),
+    (dict(midsole_thickness=10.0, midsole_material="steel"), "unknown insole material 'steel'"),
 ])
 def test_bad_parameters_are_refused(kw, words):
     with pytest.raises(ModelError, match=words.replace("(", r"\(")):
@@ -218,6 +262,63 @@ def test_coarse_insole_compression_between_rigid_planes_converges():
     assert s["contact_area_mm2"] == pytest.approx(A, rel=1e-9)
     assert s["max_penetration_mm"] < 1e-4
     assert np.abs(res.displacement[m.mesh.node_sets["insole_top"], 2] + delta).max() < 1e-3
+
+
+def test_midsole_is_a_bonded_flat_layer_under_the_insert():
+    """A 20 mm midsole under a 6 mm insert: region ``midsole`` of the insert's outline between z = -26 and -6 mm,
+    in ceil(20 / 9) = 3 layers (coarse), sharing its top nodes with the insert; the insert's own cells are those
+    of the insert built without a midsole."""
+    bare = build_insole(thickness=6.0, arch_support_height=8.0)
+    m = build_insole(thickness=6.0, arch_support_height=8.0, midsole_thickness=20.0, midsole_material="eva_soft")
+    m.require(cell_sets=["insole", "midsole"], facet_sets=["insole_top", "insole_bottom"])
+    assert set(m.materials) == {"insole", "midsole"} and m.materials["midsole"].name == "midsole"
+    assert m.params["midsole_layers"] == 3 and m.params["midsole_material"] == "midsole"
+    pts = m.mesh.points
+    np.testing.assert_allclose(pts[m.mesh.node_sets["insole_bottom"], 2], -26.0, atol=1e-12)
+    vol = tet_volumes(m)
+    (_, top), = bare.mesh.facet_sets["insole_bottom"]
+    area = -0.5 * tri_areas(bare.mesh.points, top)[:, 2].sum()
+    mid = m.mesh.cell_sets["midsole"][0]
+    ins = m.mesh.cell_sets["insole"][0]
+    assert vol.min() > 0 and mid.size + ins.size == vol.size
+    assert vol[mid].sum() == pytest.approx(20.0 * area, rel=1e-9)
+    assert vol[ins].sum() == pytest.approx(tet_volumes(bare).sum(), rel=1e-9)
+    np.testing.assert_allclose(np.sort(pts[m.mesh.solids[0].cells[ins]].reshape(-1, 3), axis=0),
+                               np.sort(bare.mesh.points[bare.mesh.solids[0].cells].reshape(-1, 3), axis=0))
+    # bonded: the midsole's top nodes are nodes of insert cells
+    mid_nodes = np.unique(m.mesh.solids[0].cells[mid])
+    shared = np.intersect1d(mid_nodes, np.unique(m.mesh.solids[0].cells[ins]))
+    assert np.allclose(pts[shared, 2], -6.0) and shared.size == len(bare.mesh.node_sets["insole_bottom"])
+
+
+def test_insert_on_midsole_compresses_as_two_springs_in_series():
+    """Insert (6 mm eva_medium) bonded on a midsole (20 mm eva_soft), pressed 1 % by a rigid plate: the force lies
+    between the series stiffness from the Young's moduli (free lateral expansion) and from the confined moduli,
+    ``delta / sum(t_i / (E_i A))`` (A the outline's area)."""
+    m = build_insole(mesh="coarse", thickness=6.0, material="eva_medium", midsole_thickness=20.0,
+                     midsole_material="eva_soft")
+    delta = 0.26
+    ground = FixedDisplacement(Selection(name="insole_bottom"), {0: 0.0, 1: 0.0, 2: 0.0}, name="ground")
+    plate = RigidPlane(surface="insole_top", name="plate", point=(0.0, 0.0, 0.0), normal=(0.0, 0.0, -1.0),
+                       motion=(0.0, 0.0, -delta))
+    res = m.problem(bcs=[ground], contacts=[plate], newton=NewtonOptions(initial_step=0.5, max_step=0.5)).solve()
+    F = res.reactions["ground"][2]
+    (_, top), = m.mesh.facet_sets["insole_top"]
+    A = 0.5 * tri_areas(m.mesh.points, top)[:, 2].sum()
+
+    def series(which):
+        c = 0.0
+        for region, t in (("insole", 6.0), ("midsole", 20.0)):
+            E, nu = m.materials[region].small_strain_moduli()
+            M = E * (1 - nu) / ((1 + nu) * (1 - 2 * nu))
+            c += t / ((E if which == "E" else M) * A)
+        return delta / c
+
+    assert 0.95 * series("E") < F < 1.05 * series("M")
+    # the softer midsole takes most of the squeeze
+    u = res.displacement
+    z_mid = np.isclose(m.mesh.points[:, 2], -6.0)
+    assert abs(u[z_mid, 2].mean()) > 0.5 * delta
 
 
 # ----------------------------------------------------------------------------------------------

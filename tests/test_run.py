@@ -145,6 +145,30 @@ def test_insert_with_a_heel_cup_solves(tmp_path_factory):
     assert s["foot"]["status"] == "ok", s["foot"].get("message")
 
 
+def test_midsole_is_built_under_the_insert():
+    """``orthotic.midsole``: a flat slab of the named material under the parametric insert, bonded to it, whose
+    bottom is the one the shoe holds."""
+    from fesolver.chain import chain_loads
+    from fesolver.simulate import build_foot_models, foot_problem
+
+    s = load_scenario(SCENARIOS / "flat_foot_arch_support.toml",
+                      overrides={"orthotic.midsole": "eva_soft", "orthotic.midsole_thickness_mm": 15.0})
+    foot, insole = build_foot_models(s)
+    assert insole.params["midsole_thickness"] == 15.0 and insole.params["midsole_layers"] == 2
+    assert insole.materials["midsole"].small_strain_moduli() == pytest.approx(
+        load_material_moduli("eva_soft"))
+    z = insole.mesh.points[:, 2]
+    assert z.min() == pytest.approx(-s["orthotic.thickness_mm"] - 15.0)
+    model, prob = foot_problem(s, chain_loads(s).foot, foot, insole)
+    assert model.materials["midsole"] is not None and "midsole" in model.mesh.cell_sets
+
+
+def load_material_moduli(name):
+    from fesolver.models.library import insole_material
+
+    return insole_material(name).small_strain_moduli()
+
+
 def test_lateral_wedge_lowers_the_medial_knee_share(tmp_path_factory):
     """The wedge's eversion and knee-adduction-moment change come from the chain; the share the tibial
     cartilage carries comes from the knee solve (the foot on the wedge is solved by the slow shipped-scenario test)."""

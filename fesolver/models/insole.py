@@ -15,7 +15,8 @@ Vertical placement (what :func:`build_insole` chooses):
   the scenario lowers the foot (or raises the insole) into contact.
 
 Mesh: the outline (:func:`~fesolver.models.outline.plantar_outline` scaled by :data:`OUTLINE_SCALE` about its
-centre, cut at ``forefoot_extent * foot_length``) is triangulated in 2D (Delaunay of boundary points and an
+centre — the fit, where the shaping features sit — with a flat brim of :data:`BRIM` mm around it, cut at
+``forefoot_extent * foot_length``) is triangulated in 2D (Delaunay of boundary points and an
 interior lattice), extruded in layers between the bottom and the shaped top, and each prism split into three
 tetrahedra with the diagonal rule that makes neighbouring prisms conform (tet4; fesolver has no wedge element).
 Region ``insole``; facet sets ``insole_top`` (outward normal +z-ish, the foot side) and ``insole_bottom`` (-z,
@@ -45,6 +46,8 @@ log = logging.getLogger(__name__)
 #: the insole outline is the foot's plantar outline scaled by this factor about its centre: a little larger than the
 #: foot, so that a heel-cup rim rises around the heel's border instead of under the foot's side skin
 OUTLINE_SCALE = 1.04
+#: width [mm] of the flat brim around the insert's fitted outline (see :func:`build_insole`, ``brim``)
+BRIM = 15.0
 #: mesh level -> (in-plane element size [mm], layers through the thickness)
 MESH_SIZES = {"coarse": (9.0, 2), "medium": (5.0, 3), "fine": (3.0, 4)}
 #: arch support profiles along x (all peak at 1 in the middle of the support, see :func:`_arch_profile`)
@@ -70,6 +73,9 @@ def build_insole(
     mesh: str = "coarse",
     side: str = "right",
     element: str = "tet4",
+    midsole_thickness: float = 0.0,
+    midsole_material="eva_firm",
+    brim: float = BRIM,
 ) -> AnatomicalModel:
     """Build a parametric insole.
 
@@ -104,11 +110,27 @@ def build_insole(
     side : {"right", "left"}
     element : {"tet4", "tet10"}
         ``tet10`` adds straight mid-edge nodes (facet sets become tri6).
+    midsole_thickness : float
+        Footwear midsole under the insert [mm] (0 = none: the insert rests on the ground), 0 or 2-50 mm: a flat
+        slab of the insert's outline from ``z = -thickness - midsole_thickness`` to ``z = -thickness``, bonded
+        to the insert (shared nodes), region ``midsole``, in layers no thicker than the in-plane element size.
+        ``insole_bottom`` is then the midsole's bottom.
+    midsole_material : str or material object
+        The midsole's material (library name or material), default ``"eva_firm"``.
+    brim : float
+        Width [mm] of a brim around the fitted outline (the foot's outline x :data:`OUTLINE_SCALE`, where the
+        shaping features sit), 0-30 mm: the insert's top continues flat beyond the fit (at the rim's height
+        around a heel cup; the posting's and arch support's heights continue), except across the front cut of
+        a shortened insert. The default :data:`BRIM` = 15 mm keeps the foot's skin on the insert: on the
+        frictionless insert the heel pad's skin spreads up to about 13 mm beyond the unloaded foot's outline
+        (backwards under the heel, 6-8 mm sideways under the lateral midfoot), and skin sliding over the
+        insert's edge stalls Newton.
 
     Returns
     -------
     AnatomicalModel
-        ``name = "insole"``, region ``insole``, facet and node sets ``insole_top``, ``insole_bottom``;
+        ``name = "insole"``, region ``insole`` (and ``midsole``), facet and node sets ``insole_top``,
+        ``insole_bottom``;
         landmarks ``heel_centre`` (top of the heel seat), ``arch_support_peak``, ``forefoot_end``.
 
     Raises
@@ -133,24 +155,42 @@ def build_insole(
     _check_choice("mesh", mesh, MESH_LEVELS)
     _check_choice("side", side, ("right", "left"))
     _check_choice("element", element, ("tet4", "tet10"))
+    _check_range("brim", brim, 0.0, 30.0, "mm")
+    if midsole_thickness != 0.0:
+        _check_range("midsole_thickness", midsole_thickness, 2.0, 50.0, "mm")
     mat = insole_material(material, label="insole") if isinstance(material, str) else material
+    mats = {"insole": mat}
+    if midsole_thickness > 0.0:
+        mats["midsole"] = insole_material(midsole_material, label="midsole") if isinstance(midsole_material, str) \
+            else midsole_material
 
     L = float(foot_length)
     h, layers = MESH_SIZES[mesh]
     poly = _insole_outline(L, forefoot_extent)
-    p2, tri = _triangulate(poly, h)
+    outline = _insole_outline(L, forefoot_extent, brim=float(brim))
+    p2, tri = _triangulate(outline, h)
     x, y = p2[:, 0], p2[:, 1]
 
     lat, med = _lateral_medial(poly, x)
-    dist = _distance_to_polygon(p2, poly)
+    # distance inside the fitted outline (0 on and beyond it: the heel cup's rim stays at full height on the brim)
+    dist = np.where(_inside(p2, poly), _distance_to_polygon(p2, poly), 0.0)
     top = np.zeros(len(p2))
     top += heel_cup_depth * _heel_cup(x / L, dist / L)
     top += arch_support_height * _arch_profile((x / L - _ARCH_X0) / (_ARCH_X1 - _ARCH_X0), arch_support_shape) \
         * _smoothstep((y - 0.5 * (lat + med)) / np.maximum(0.5 * (med - lat), 1e-9))
-    post = _posting(p2, L, posting_deg, posting_region)
+    post = _posting(p2, L, posting_deg, posting_region, poly)
     top += post
 
-    points, tets, top_tri, bottom_tri = _extrude(p2, tri, -float(thickness), top, layers)
+    z_mid = -float(thickness)
+    levels = [np.full(len(p2), z_mid), top]
+    n_mid = 0
+    if midsole_thickness > 0.0:
+        n_mid = max(1, math.ceil(midsole_thickness / h - 1e-9))
+        levels = [np.full(len(p2), z_mid - float(midsole_thickness)), *levels]
+    points, tets, top_tri, bottom_tri, layer = _extrude(p2, tri, levels, [n_mid, layers] if n_mid else [layers])
+    cell_sets = {"insole": {0: np.flatnonzero(layer >= n_mid)}}
+    if n_mid:
+        cell_sets["midsole"] = {0: np.flatnonzero(layer < n_mid)}
     if side == "left":
         points[:, 1] *= -1.0
         tets = tets[:, [0, 2, 1, 3]]
@@ -161,7 +201,7 @@ def build_insole(
     if element == "tet10":
         points, (tets, top_tri, bottom_tri) = _quadratic(points, tets, top_tri, bottom_tri)
         etype, ftype = TET10, TRI6
-    m = Mesh(points, [SolidBlock(etype, tets)], cell_sets={"insole": {0: np.arange(len(tets))}},
+    m = Mesh(points, [SolidBlock(etype, tets)], cell_sets=cell_sets,
              facet_sets={"insole_top": [(ftype, top_tri)], "insole_bottom": [(ftype, bottom_tri)]},
              node_sets={"insole_top": np.unique(top_tri), "insole_bottom": np.unique(bottom_tri)},
              source=f"<insole {mesh}>")
@@ -182,9 +222,12 @@ def build_insole(
                   arch_support_height=float(arch_support_height), arch_support_shape=arch_support_shape,
                   posting_deg=float(posting_deg), posting_region=posting_region,
                   forefoot_extent=float(forefoot_extent), material=getattr(mat, "name", str(material)),
-                  mesh=mesh, side=side, element=element, element_size_mm=h, layers=layers)
+                  mesh=mesh, side=side, element=element, element_size_mm=h, layers=layers,
+                  midsole_thickness=float(midsole_thickness),
+                  midsole_material=getattr(mats["midsole"], "name", str(midsole_material)) if n_mid else None,
+                  midsole_layers=n_mid, brim_mm=float(brim))
     log.info("insole: %s", m.summary())
-    return AnatomicalModel("insole", m, {"insole": mat}, landmarks=landmarks, params=params)
+    return AnatomicalModel("insole", m, mats, landmarks=landmarks, params=params)
 
 
 def insole_from_mesh(path, material="eva_medium", normal_tol: float = 0.5) -> AnatomicalModel:
@@ -273,14 +316,28 @@ def _check_choice(name, value, allowed):
         raise ModelError(f"build_insole: {name} must be one of {list(allowed)}, got {value!r}")
 
 
-def _insole_outline(L: float, extent: float) -> np.ndarray:
-    """Counter-clockwise insole outline [mm]: the foot outline scaled about its centre, cut at ``extent L``."""
+def _insole_outline(L: float, extent: float, brim: float = 0.0) -> np.ndarray:
+    """Counter-clockwise insole outline [mm]: the foot outline scaled about its centre, offset outwards by
+    ``brim``, cut at ``extent L``."""
     pts = plantar_outline(L, n=160)
     c = 0.5 * (pts.min(axis=0) + pts.max(axis=0))
     pts = c + OUTLINE_SCALE * (pts - c)
+    if brim > 0.0:
+        pts = _offset(pts, brim)
     if extent < 1.0:
         pts = _clip_x(pts, extent * L)
     return pts
+
+
+def _offset(poly: np.ndarray, d: float) -> np.ndarray:
+    """The counter-clockwise polygon ``poly`` offset outwards by ``d`` [mm]: each vertex moves along the
+    normalised mean of its two edges' outward normals (a smooth outline whose concave parts have radii of
+    curvature well above ``d``, as the foot's)."""
+    e = np.roll(poly, -1, axis=0) - poly
+    nrm = np.column_stack([e[:, 1], -e[:, 0]]) / np.linalg.norm(e, axis=1)[:, None]
+    v = nrm + np.roll(nrm, 1, axis=0)
+    v /= np.linalg.norm(v, axis=1)[:, None]
+    return poly + d * v
 
 
 def _clip_x(poly: np.ndarray, xmax: float) -> np.ndarray:
@@ -405,47 +462,53 @@ def _arch_profile(s: np.ndarray, shape: str) -> np.ndarray:
     return np.where(inside, v, 0.0)
 
 
-def _posting(p2: np.ndarray, L: float, deg: float, region: str) -> np.ndarray:
-    """Extra height [mm] of the top from the posting wedge (>= 0, zero on the low edge's extreme node; bottom
-    flat)."""
+def _posting(p2: np.ndarray, L: float, deg: float, region: str, poly: np.ndarray) -> np.ndarray:
+    """Extra height [mm] of the top from the posting wedge (>= 0, zero on and beyond the low edge of the posted
+    region of the fitted outline ``poly``; bottom flat)."""
     if deg == 0.0:
         return np.zeros(len(p2))
     t = math.tan(math.radians(abs(deg)))
     if region == "full":
         w = np.ones(len(p2))
-        ys = p2[:, 1]
+        ys = poly[:, 1]
     else:
         w = 1.0 - _smoothstep((p2[:, 0] / L - _REARFOOT_FULL) / (_REARFOOT_END - _REARFOOT_FULL))
-        ys = p2[p2[:, 0] <= _REARFOOT_END * L, 1]
+        ys = poly[poly[:, 0] <= _REARFOOT_END * L, 1]
     if deg > 0:  # medial wedge: pivot on the lateral-most edge of the posted region, medial side up
         return w * t * np.maximum(p2[:, 1] - ys.min(), 0.0)
     return w * t * np.maximum(ys.max() - p2[:, 1], 0.0)
 
 
-def _extrude(p2, tri, z_bottom: float, z_top: np.ndarray, layers: int):
-    """Prisms between ``z_bottom`` and ``z_top`` (per 2D node) in ``layers`` layers, split into tet4.
+def _extrude(p2, tri, levels, layers):
+    """Prisms between successive ``levels`` (``z`` per 2D node, bottom first) in ``layers[i]`` layers between
+    ``levels[i]`` and ``levels[i + 1]``, split into tet4: ``(points, tets, top, bottom, layer)`` (``layer``: the
+    layer index of each tet, 0 at the bottom).
 
     Each prism (triangle with sorted node ids a < b < c) splits into (a, b, c, a'), (b, c, a', b'),
     (c, a', b', c'): every quadrilateral side gets the diagonal from the higher-id bottom node to the lower-id
     top node, which depends only on the edge, so neighbouring prisms share their diagonals.
     """
     n2 = len(p2)
-    s = np.linspace(0.0, 1.0, layers + 1)
-    z = z_bottom + s[:, None] * (z_top[None, :] - z_bottom)
-    points = np.column_stack([np.tile(p2, (layers + 1, 1)), z.ravel()])
+    z = [levels[0]]
+    for lo, hi, nl in zip(levels[:-1], levels[1:], layers, strict=True):
+        z += [lo + s * (hi - lo) for s in np.linspace(0.0, 1.0, nl + 1)[1:]]
+    nlay = len(z) - 1
+    points = np.column_stack([np.tile(p2, (nlay + 1, 1)), np.concatenate(z)])
     srt = np.sort(tri, axis=1)
-    tets = []
-    for k in range(layers):
+    tets, layer = [], []
+    for k in range(nlay):
         a, b, c = (srt[:, i] + k * n2 for i in range(3))
         a1, b1, c1 = a + n2, b + n2, c + n2
         tets += [np.column_stack(t) for t in ((a, b, c, a1), (b, c, a1, b1), (c, a1, b1, c1))]
+        layer.append(np.full(3 * len(tri), k))
     tets = np.vstack(tets).astype(np.int64)
+    layer = np.concatenate(layer)
     p = points[tets]
     vol = np.einsum("ei,ei->e", np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]), p[:, 3] - p[:, 0])
     tets[vol < 0] = tets[vol < 0][:, [0, 2, 1, 3]]
-    top = (tri + layers * n2).astype(np.int64)  # counter-clockwise from above: outward normal +z
+    top = (tri + nlay * n2).astype(np.int64)  # counter-clockwise from above: outward normal +z
     bottom = tri[:, [0, 2, 1]].astype(np.int64)
-    return points, tets, top, bottom
+    return points, tets, top, bottom, layer
 
 
 def _quadratic(points: np.ndarray, tets: np.ndarray, *tris: np.ndarray):
