@@ -21,7 +21,6 @@ import pytest
 from fesolver.chain import chain_loads
 from fesolver.scenario import load_scenario
 from fesolver.simulate import build_foot_models, foot_metrics, foot_problem, ground_normal
-from fesolver.solvers.newton import ConvergenceError
 
 pytest.importorskip("gmsh")
 
