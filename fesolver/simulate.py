@@ -135,7 +135,7 @@ def foot_problem(scenario, fl, foot, insole=None):
         foot, insole = copy.deepcopy(foot), copy.deepcopy(insole)
         _add_insole_skin(foot, insole, n)
         _add_insole_surface(insole)
-        rise = _place_insole(foot, insole, n, x0)
+        rise = _place_insole(insole, n, x0)
         model = merge_models(foot, insole, name="foot")
         # the insert rises from below into its place while the foot stands on a support plane at the insert's top
         # level, which then sinks away (see INSOLE_SEAT): the foot is always supported and the insert's relief
@@ -201,14 +201,17 @@ def _add_insole_skin(foot, insole, n: np.ndarray) -> None:
     mesh.facet_sets[INSOLE_SKIN] = sets
 
 
-def _place_insole(foot, insole, n: np.ndarray, x0: np.ndarray) -> float:
+def _place_insole(insole, n: np.ndarray, x0: np.ndarray) -> float:
     """Tilt the insole (built flat, top at z = 0) onto the ground plane so that its flat top passes through
     the foot's lowest point ``x0`` with normal ``n`` (its place at the end of the analysis), then lower it along
-    ``n`` until its top (raised features: arch support, heel cup, posting) is :data:`INSOLE_MARGIN` below the
-    foot's lower skin. Changes ``insole`` in place; returns how far it was lowered [mm] (it rises back in the
-    analysis)."""
-    from scipy.interpolate import LinearNDInterpolator, NearestNDInterpolator
+    ``n`` until its whole top (raised features: arch support, heel cup, posting) is :data:`INSOLE_MARGIN` below
+    the support plane through ``x0`` on which the foot settles in phase 1 (see :data:`INSOLE_SEAT`). Changes
+    ``insole`` in place; returns how far it was lowered [mm] (it rises back in the analysis).
 
+    The foot's skin lies on or above that plane, so the insert starts clear of the skin as well. Lowering it only
+    below the *unloaded* skin was not enough: the settling foot's skin comes down to the plane, and on tilted
+    ground a lateral wedge's high edge stood 1.6 mm above the plane, where the foot landed on it in phase 1 (no
+    convergence)."""
     ez = np.array([0.0, 0.0, 1.0])
     v = np.cross(ez, n)
     c = float(ez @ n)
@@ -218,25 +221,8 @@ def _place_insole(foot, insole, n: np.ndarray, x0: np.ndarray) -> float:
         R = R + V + V @ V / (1.0 + c)
     pivot = np.array([x0[0], x0[1], 0.0])
     insole.mesh.points = (insole.mesh.points - pivot) @ R.T + x0
-    # heights along n over the ground plane's in-plane coordinates (e1, e2)
-    e1 = np.cross([0.0, 1.0, 0.0], n)
-    e1 /= np.linalg.norm(e1)
-    e2 = np.cross(n, e1)
-    P = foot.mesh.points[_facet_nodes(foot.mesh, INSOLE_SKIN)]
     Q = insole.mesh.points[_facet_nodes(insole.mesh, "insole_top")]
-    # the insole's top as a height field over the ground plane, read at every plantar-skin node (the contact's
-    # slave nodes, whose weighted gaps decide the first contact)
-    q2, p2 = np.column_stack([Q @ e1, Q @ e2]), np.column_stack([P @ e1, P @ e2])
-    top_height = LinearNDInterpolator(q2, Q @ n)(p2)
-    # skin beyond the insole's outline (the foot overhangs its edge) takes the height of the nearest edge point:
-    # a heel-cup rim at the edge must not start inside the foot's side (a node below the master's boundary edge is
-    # out of contact until a small move projects it onto the rim's top, deep inside: a jump Newton cannot follow)
-    out = np.isnan(top_height)
-    if out.any():
-        top_height[out] = NearestNDInterpolator(q2, Q @ n)(p2[out])
-    over = top_height - P @ n
-    # lowered below the skin by the insert's largest overlap with the foot (plus a margin), to rise into place
-    rise = max(float(np.nanmax(over)) if np.isfinite(over).any() else 0.0, 0.0) + INSOLE_MARGIN
+    rise = max(float(np.max((Q - x0) @ n)), 0.0) + INSOLE_MARGIN
     insole.mesh.points = insole.mesh.points - rise * n
     return rise
 
@@ -254,7 +240,7 @@ INSOLE_SEAT, INSOLE_RISE, INSOLE_SINK = 0.1, 0.45, 0.55
 INSOLE_PRELOAD = 0.1
 #: how far the support plane sinks below the insert's bottom [mm]
 INSOLE_SUPPORT_DROP = 1.0
-#: clearance of the lowered insert below the skin before it rises [mm]
+#: clearance of the lowered insert below the support plane (and so the skin) before it rises [mm]
 INSOLE_MARGIN = 0.2
 #: how far the insert rises past its place, lifting the foot off the support plane [mm]: the foot's load passes to
 #: the insert while the insert's rise is prescribed (stable), not when the support sinks (a flat insert that had

@@ -163,6 +163,34 @@ def test_midsole_is_built_under_the_insert():
     assert model.materials["midsole"] is not None and "midsole" in model.mesh.cell_sets
 
 
+@pytest.mark.parametrize("name", sorted(INSOLE))
+def test_insert_starts_below_the_support_plane(name):
+    """The insert is put in place from below: its whole top starts INSOLE_MARGIN below the support plane on which
+    the foot settles first (on tilted ground too: a wedge's high edge stood above that plane when the insert was
+    lowered only below the unloaded skin), and the shoe lifts it back by that distance plus INSOLE_LIFT, along
+    the ground normal."""
+    from fesolver.chain import chain_loads
+    from fesolver.simulate import INSOLE_LIFT, INSOLE_MARGIN, _facet_nodes, build_foot_models, foot_problem
+
+    s = load_scenario(SCENARIOS / f"{name}.toml")
+    foot, insole = build_foot_models(s)
+    model, prob = foot_problem(s, chain_loads(s).foot, foot, insole)
+    support = next(c for c in prob.contacts if c.name == "support")
+    n, x0 = np.asarray(support.normal), np.asarray(support.point)
+    h_top = (model.mesh.points[_facet_nodes(model.mesh, "insole_top")] - x0) @ n
+    assert h_top.max() == pytest.approx(-INSOLE_MARGIN, abs=1e-9)
+    # the foot's skin is on or above the plane (x0 is its lowest point): the insert starts clear of it
+    h_skin = (foot.mesh.points[_facet_nodes(foot.mesh, "plantar_skin")] - x0) @ n
+    assert h_skin.min() == pytest.approx(0.0, abs=1e-9)
+    # the shoe lifts it back along n by that distance plus INSOLE_LIFT: the insert's top as built (flat part at
+    # z = 0, raised features above) then stands INSOLE_LIFT above its place on the plane
+    lift = np.array([next(b for b in prob.bcs if b.name == "shoe").values[i] for i in range(3)])
+    assert np.linalg.norm(np.cross(lift, n)) < 1e-12
+    z_top = insole.mesh.points[_facet_nodes(insole.mesh, "insole_top"), 2]
+    assert z_top.max() > 1.0  # a raised feature (arch support, posting): the test is not about a flat insert
+    assert lift @ n == pytest.approx(z_top.max() + INSOLE_MARGIN + INSOLE_LIFT, abs=1e-9)
+
+
 def load_material_moduli(name):
     from fesolver.models.library import insole_material
 
