@@ -112,19 +112,25 @@ def test_posting_tilt_measured_on_the_top_surface(deg, region):
     (ax, ay, _), *_ = np.linalg.lstsq(A, p[sel, 2], rcond=None)
     assert math.degrees(math.atan(ay)) == pytest.approx(deg, abs=1e-9)
     assert abs(ax) < 1e-9
-    assert p[:, 2].min() == pytest.approx(0.0, abs=1e-9)  # the wedge adds material; the low edge stays at 0
+    # the wedge adds material: its plane is at 0 on the low edge of the posted region's fitted outline
+    ys = _insole_outline(L, 1.0)
+    ys = ys[ys[:, 0] <= (0.45 * L if region == "rearfoot" else L), 1]
+    (_, _, c), *_ = np.linalg.lstsq(A, p[sel, 2], rcond=None)
+    assert c + math.tan(math.radians(deg)) * (ys.min() if deg > 0 else ys.max()) == pytest.approx(0.0, abs=1e-9)
     if region == "rearfoot":  # no posting in the forefoot
         np.testing.assert_allclose(p[p[:, 0] > 0.46 * L, 2], 0.0, atol=1e-12)
     medial_higher = p[sel][np.argmax(p[sel, 2]), 1] > 0
     assert medial_higher == (deg > 0)
-    # the brim beyond the fitted outline: flat at 0 beyond the low edge, the wedge's plane beyond the high edge
+    # the brim beyond the fitted outline: the wedge's plane beyond the high edge; beyond the low edge the top bends
+    # smoothly down (height and slope continuous at the edge, exponential, never below half the thickness)
     brim = ~fit & (p[:, 0] < (0.28 * L if region == "rearfoot" else L)) & (p[:, 0] > 0.05 * L)
-    poly = _insole_outline(L, 1.0)
-    ys = poly[poly[:, 0] <= (0.45 * L if region == "rearfoot" else L), 1]
     low = brim & ((p[:, 1] <= ys.min()) if deg > 0 else (p[:, 1] >= ys.max()))
     high = brim & ~low
     assert low.sum() >= 3 and high.sum() >= 3
-    np.testing.assert_allclose(p[low, 2], 0.0, atol=1e-12)
+    t, dip = math.tan(math.radians(abs(deg))), 0.5 * 6.0
+    d = (p[low, 1] - ys.min()) if deg > 0 else (ys.max() - p[low, 1])  # <= 0 beyond the low edge
+    np.testing.assert_allclose(p[low, 2], -dip * (1.0 - np.exp(t * d / dip)), atol=1e-12)  # x < 0.3 L: full post
+    assert np.all(p[low, 2] < 0.0) and np.all(p[low, 2] > -dip)
     np.testing.assert_allclose(p[high, 2], np.column_stack([p[high, 0], p[high, 1], np.ones(high.sum())])
                                @ np.linalg.lstsq(A, p[sel, 2], rcond=None)[0], atol=1e-9)
     np.testing.assert_allclose(m.mesh.points[m.mesh.node_sets["insole_bottom"], 2], -6.0)

@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 OUTLINE_SCALE = 1.04
 #: width [mm] of the flat brim around the insert's fitted outline (see :func:`build_insole`, ``brim``)
 BRIM = 15.0
+#: beyond a posting wedge's low edge the top bends smoothly down by at most this fraction of the insert's thickness
+#: (see :func:`_posting`): no crease under the skin that spreads over the edge
+POSTING_DIP = 0.5
 #: mesh level -> (in-plane element size [mm], layers through the thickness)
 MESH_SIZES = {"coarse": (9.0, 2), "medium": (5.0, 3), "fine": (3.0, 4)}
 #: arch support profiles along x (all peak at 1 in the middle of the support, see :func:`_arch_profile`)
@@ -178,7 +181,7 @@ def build_insole(
     top += heel_cup_depth * _heel_cup(x / L, dist / L)
     top += arch_support_height * _arch_profile((x / L - _ARCH_X0) / (_ARCH_X1 - _ARCH_X0), arch_support_shape) \
         * _smoothstep((y - 0.5 * (lat + med)) / np.maximum(0.5 * (med - lat), 1e-9))
-    post = _posting(p2, L, posting_deg, posting_region, poly)
+    post = _posting(p2, L, posting_deg, posting_region, poly, POSTING_DIP * float(thickness))
     top += post
 
     z_mid = -float(thickness)
@@ -462,9 +465,13 @@ def _arch_profile(s: np.ndarray, shape: str) -> np.ndarray:
     return np.where(inside, v, 0.0)
 
 
-def _posting(p2: np.ndarray, L: float, deg: float, region: str, poly: np.ndarray) -> np.ndarray:
-    """Extra height [mm] of the top from the posting wedge (>= 0, zero on and beyond the low edge of the posted
-    region of the fitted outline ``poly``; bottom flat)."""
+def _posting(p2: np.ndarray, L: float, deg: float, region: str, poly: np.ndarray, dip: float) -> np.ndarray:
+    """Extra height [mm] of the top from the posting wedge: the wedge's plane, ``tan(deg)`` times the distance
+    from the low edge of the posted region of the fitted outline ``poly`` (bottom flat). Beyond the low edge (on
+    the brim) the top bends smoothly down, ``-dip (1 - exp(tan(deg) d / dip))`` at the distance ``-d``: same height
+    and slope at the edge, never lower than ``dip`` below it. A crease there (the top flat beyond the edge) put a
+    kink of the posting angle under the skin of the first metatarsal head, which spreads over the medial edge of a
+    lateral wedge: the contact normal jumped between the two facets and Newton stalled at a residual floor."""
     if deg == 0.0:
         return np.zeros(len(p2))
     t = math.tan(math.radians(abs(deg)))
@@ -474,9 +481,10 @@ def _posting(p2: np.ndarray, L: float, deg: float, region: str, poly: np.ndarray
     else:
         w = 1.0 - _smoothstep((p2[:, 0] / L - _REARFOOT_FULL) / (_REARFOOT_END - _REARFOOT_FULL))
         ys = poly[poly[:, 0] <= _REARFOOT_END * L, 1]
-    if deg > 0:  # medial wedge: pivot on the lateral-most edge of the posted region, medial side up
-        return w * t * np.maximum(p2[:, 1] - ys.min(), 0.0)
-    return w * t * np.maximum(ys.max() - p2[:, 1], 0.0)
+    # medial wedge: pivot on the lateral-most edge of the posted region, medial side up; lateral: the mirror
+    d = p2[:, 1] - ys.min() if deg > 0 else ys.max() - p2[:, 1]
+    h = np.where(d >= 0.0, t * d, -dip * (1.0 - np.exp(t * np.minimum(d, 0.0) / dip)))
+    return w * h
 
 
 def _extrude(p2, tri, levels, layers):
