@@ -251,6 +251,12 @@ INSOLE_LIFT = 0.5
 #: foot-insole contact: penalty = this x the default ``10 E / h`` (penetration about a tenth of the default's),
 #: no augmentation
 INSOLE_PENALTY_FACTOR = 10.0
+#: the contact's geometric stiffness (the pressure times the gap's second derivative, by central differences) in the
+#: foot-insole tangent. Measured both ways (docs/models.md, "Foot on an insert", history item 9): without it the
+#: lateral wedge's insert rose into place (load factor 0.45) in 325 s instead of 914 s (skin nodes resting on the
+#: faceted insert's edges, where the term is large and indefinite, had stalled the Newton directions), but the
+#: arch-support insert, which converges with it, then stalled at load factor 0.75: kept on
+INSOLE_GEOMETRIC_STIFFNESS = True
 
 
 def _insole_contact(model):
@@ -266,7 +272,7 @@ def _insole_contact(model):
     prob = model.problem()
     eps = INSOLE_PENALTY_FACTOR * PENALTY_FACTOR * contact_modulus(prob, nodes) / h
     return SurfaceContact(slave=INSOLE_SKIN, master=INSOLE_SURFACE, name="insole", penalty=eps, augmentation=False,
-                          subdivision="nodal")
+                          subdivision="nodal", geometric_stiffness=INSOLE_GEOMETRIC_STIFFNESS)
 
 
 def build_knee_model(scenario, kl):
