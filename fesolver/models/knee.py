@@ -120,11 +120,16 @@ def meniscus_material(fibre, name: str = "meniscus") -> TransIsoMooneyRivlin:
 # ----------------------------------------------------------------------------------------------
 
 
-def _check(name: str, value, low=None, high=None) -> None:
-    lo, hi = KNEE_PARAMETER_RANGES[name] if low is None else (low, high)
+def _check_number(who: str, name: str, value, lo, hi) -> None:
+    """Raise ``ValueError`` naming ``who`` and the parameter unless ``value`` is a finite number in [lo, hi]."""
     if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool) \
             or not math.isfinite(float(value)) or not (lo <= value <= hi):
-        raise ValueError(f"build_knee: {name} must be a number between {lo} and {hi}, got {value!r}")
+        raise ValueError(f"{who}: {name} must be a number between {lo} and {hi}, got {value!r}")
+
+
+def _check(name: str, value, low=None, high=None) -> None:
+    lo, hi = KNEE_PARAMETER_RANGES[name] if low is None else (low, high)
+    _check_number("build_knee", name, value, lo, hi)
 
 
 def _graded(lo: float, c: float, hi: float, h: float, fine: float, growth: float) -> np.ndarray:

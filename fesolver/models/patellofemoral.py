@@ -56,7 +56,7 @@ from ..materials import LinearElastic
 from ..mesh import check_mesh
 from ..rigid import RIGID_DOFS, RigidBody
 from . import MESH_LEVELS, AnatomicalModel
-from .knee import CARTILAGE_E, KNEE_LEVELS, _Builder, _graded, _quads_k, cartilage_material
+from .knee import CARTILAGE_E, KNEE_LEVELS, _Builder, _check_number, _graded, _quads_k, cartilage_material
 
 __all__ = ["build_patellofemoral", "patella_with_quadriceps_load", "pf_reaction", "PF_LEVELS",
            "PF_PARAMETER_RANGES", "trochlear_profile", "trochlear_cartilage_volume"]
@@ -88,10 +88,7 @@ TROCHLEA_PROXIMAL_DEG, TROCHLEA_DISTAL_DEG = 25.0, 75.0
 
 
 def _check(name: str, value) -> None:
-    lo, hi = PF_PARAMETER_RANGES[name]
-    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool) \
-            or not math.isfinite(float(value)) or not (lo <= value <= hi):
-        raise ValueError(f"build_patellofemoral: {name} must be a number between {lo} and {hi}, got {value!r}")
+    _check_number("build_patellofemoral", name, value, *PF_PARAMETER_RANGES[name])
 
 
 def trochlear_profile(y, inclination_lateral_deg: float, inclination_medial_deg: float, rounding: float):
