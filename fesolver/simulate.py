@@ -257,6 +257,14 @@ INSOLE_PENALTY_FACTOR = 10.0
 #: faceted insert's edges, where the term is large and indefinite, had stalled the Newton directions), but the
 #: arch-support insert, which converges with it, then stalled at load factor 0.75: kept on
 INSOLE_GEOMETRIC_STIFFNESS = True
+#: the skin's contact points: "nodal" (one point per skin node) or 1 (integration points on each skin facet split
+#: into 4, mortar-type weighted gaps). Measured with 1 (docs/models.md, "Foot on an insert", history item 10): the
+#: 6 deg lateral wedge, which stops at load factor 0.85-0.89 with the nodal rule (a skin node chattering on an edge
+#: of the faceted insert), solves to the end (coarse: 1568 s for the foot); but the arch-support case's pressure
+#: figures move by a third (heel peak 165 -> 222 kPa, above the barefoot 190; contact area 10 734 -> 7 496 mm²;
+#: fascia unchanged), so the coarse pressures depend on the contact rule as much as on the insert: kept "nodal"
+#: until the pressure metrics are checked on a finer mesh
+INSOLE_SUBDIVISION = "nodal"
 
 
 def _insole_contact(model):
@@ -272,7 +280,7 @@ def _insole_contact(model):
     prob = model.problem()
     eps = INSOLE_PENALTY_FACTOR * PENALTY_FACTOR * contact_modulus(prob, nodes) / h
     return SurfaceContact(slave=INSOLE_SKIN, master=INSOLE_SURFACE, name="insole", penalty=eps, augmentation=False,
-                          subdivision="nodal", geometric_stiffness=INSOLE_GEOMETRIC_STIFFNESS)
+                          subdivision=INSOLE_SUBDIVISION, geometric_stiffness=INSOLE_GEOMETRIC_STIFFNESS)
 
 
 def build_knee_model(scenario, kl):
