@@ -470,8 +470,9 @@ def _posting(p2: np.ndarray, L: float, deg: float, region: str, poly: np.ndarray
     from the low edge of the posted region of the fitted outline ``poly`` (bottom flat). Beyond the low edge (on
     the brim) the top bends smoothly down, ``-dip (1 - exp(tan(deg) d / dip))`` at the distance ``-d``: same height
     and slope at the edge, never lower than ``dip`` below it. A crease there (the top flat beyond the edge) put a
-    kink of the posting angle under the skin of the first metatarsal head, which spreads over the medial edge of a
-    lateral wedge: the contact normal jumped between the two facets and Newton stalled at a residual floor."""
+    kink of the posting angle 2 mm from the lowest skin node under the first metatarsal head, which spreads over
+    the medial edge of a lateral wedge, and a node-on-facet contact normal jumps between the facets of a kink
+    (the lateral wedge's stall was later found at another facet edge: docs/models.md, "Foot on an insert")."""
     if deg == 0.0:
         return np.zeros(len(p2))
     t = math.tan(math.radians(abs(deg)))
