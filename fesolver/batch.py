@@ -45,8 +45,9 @@ Layout of ``outdir``::
 
     results.csv, results.parquet   one row per case (see :data:`STATUS`, :func:`table_columns`)
     batch.json                     the cases (id, parameters, scenario hash), the code hash, how it ran
-    cases/<id>/                    foot.vtu, knee.vtu, summary.json, report.md, scenario.json (as ``fesolver
-                                   run`` writes), scenario.toml (the expanded case: ``fesolver run`` reads it),
+    cases/<id>/                    foot.vtu, knee.vtu, patellofemoral.vtu, summary.json, report.md,
+                                   scenario.json (as ``fesolver run`` writes), scenario.toml (the expanded
+                                   case: ``fesolver run`` reads it),
                                    case.json (status, error, wall time, metrics, hashes, worker)
     plots/<param>/...png           metric vs swept parameter (sweeps with a numeric parameter)
 """
@@ -377,7 +378,7 @@ def _headline(summary: dict) -> dict:
 
 def _messages(summary: dict) -> str:
     runs = summary.get("stance") or [summary]
-    msgs = [f"{k}: {r[k]['message']}" for r in runs for k in ("foot", "knee")
+    msgs = [f"{k}: {r[k]['message']}" for r in runs for k in ("foot", "knee", "patellofemoral")
             if isinstance(r.get(k), dict) and r[k].get("message")]
     return "; ".join(dict.fromkeys(msgs))
 

@@ -67,6 +67,14 @@ _FISCHER = ("Fischer et al. 2018, J Anat 233:64-72 (in vitro, 8 specimens: calca
 _HENRIKSEN = ("Henriksen et al. 2010, Arthritis Care Res (hypertonic saline in the infrapatellar fat pad reduced peak "
               "frontal- and sagittal-plane knee moments; abstract read at "
               "http://onlinelibrary.wiley.com/doi/10.1002/acr.20033/abstract)")
+_EXTENSOR = ("knee extensor moment of normal walking (inverse dynamics, e.g. Winter 2009: about 0.5 N m/kg at the "
+             "loading-response peak; from memory, not re-read) over the effective quadriceps moment arm (in vivo "
+             "dynamic MRI, 40 subjects: 31.5-47.1 mm, largest near extension, 50 -> 10 deg; abstract of 'The effective "
+             "quadriceps and patellar tendon moment arms relative to the tibiofemoral finite helical axis' read at "
+             "https://pmc.ncbi.nlm.nih.gov/articles/PMC4662057): F_q / BW = M / (g x 0.045 m)")
+_REILLY = ("Reilly & Martens 1972, Acta Orthop Scand 43:126-137 (level walking: highest patellofemoral joint reaction "
+           "35 kg = 0.5 BW, always smaller than the quadriceps force at the low flexion of walking; text read at "
+           "https://th4.ilovetranslation.com/LEgYr1egNb29QESyW-HC5B==d)")
 _V, _U = "verified", "unverified"
 
 
@@ -169,6 +177,28 @@ COEFFICIENTS: dict[str, Coefficient] = {
     "flexion_loading_response": _c(18.0, "deg", 5.0, 30.0, _GRF, _U, "loading-response flexion peak"),
     "flexion_midstance": _c(8.0, "deg", 0.0, 20.0, _GRF, _U, ""),
     "flexion_push_off": _c(12.0, "deg", 0.0, 45.0, _GRF, _U, ""),
+    # --- quadriceps (patellar-tendon) force, x BW: loads the patellofemoral model (fesolver.models.patellofemoral)
+    "quadriceps_bw_standing": _c(0.0, "BW", 0.0, 0.5, _ASSUME + " (quiet standing: the knee nearly straight, the "
+                                 "line of gravity in front of it, the quadriceps nearly silent)", _U,
+                                 "no patellofemoral solve by default (below 1 N)"),
+    "quadriceps_bw_single_leg_stance": _c(0.1, "BW", 0.0, 1.0, _ASSUME + " (knee 5 deg flexed, small extensor "
+                                          "moment)", _U, ""),
+    "quadriceps_bw_heel_strike": _c(0.3, "BW", 0.0, 1.5, _ASSUME + " (quadriceps active at initial contact, the "
+                                    "extensor moment still small)", _U, ""),
+    "quadriceps_bw_loading_response": _c(1.1, "BW", 0.3, 2.5, _EXTENSOR + "; 0.5 / (9.81 x 0.045) = 1.13 BW", _U,
+                                         "extensor-moment peak; the model's joint reaction 2 F_q sin(flexion / 2) "
+                                         "is then 0.34 BW at 18 deg, below the 0.5 BW walking peak of " + _REILLY),
+    "quadriceps_bw_midstance": _c(0.3, "BW", 0.0, 1.5, _EXTENSOR + "; the moment falls towards zero as the knee "
+                                  "extends in mid-stance (curve shape, from memory)", _U, ""),
+    "quadriceps_bw_push_off": _c(0.2, "BW", 0.0, 1.5, _ASSUME + " (external extension moment in terminal stance; "
+                                 "little quadriceps activity, from memory)", _U, ""),
+    "quadriceps_per_deg_flexion": _c(0.05, "1/deg", 0.0, 0.2, _ASSUME + " (a more flexed knee puts the ground "
+                                     "reaction further behind it: a larger extensor moment; 0.05/deg is about "
+                                     "proportional at the loading-response 18 deg). With knee_pain_flexion_change_deg "
+                                     "it gives the 'quadriceps avoidance' of knee pain; " + _HENRIKSEN
+                                     + ": pain reduced the peak sagittal-plane knee moment (direction only)", _U,
+                                     "relative quadriceps-force change per degree of knee flexion away from "
+                                     "flexion[instant]"),
     # --- stance_phase positions (fraction of stance)
     "phase_loading_response": _c(0.15, "-", 0.05, 0.3, _GRF, _U, "first GRF peak"),
     "phase_midstance": _c(0.45, "-", 0.3, 0.6, _GRF, _U, "GRF valley"),
@@ -237,7 +267,8 @@ class FootLoads:
 
 @dataclass(frozen=True)
 class KneeLoads:
-    """Loads on the knee model: forces in N, angles in degrees (tibial rotation + = internal)."""
+    """Loads on the knee model: forces in N, angles in degrees (tibial rotation + = internal);
+    ``quadriceps_force_N`` loads the patellofemoral model."""
 
     compressive_force_N: float
     medial_share: float
@@ -247,6 +278,7 @@ class KneeLoads:
     varus_valgus_deg: float
     tibial_rotation_deg: float
     adduction_moment_change: float
+    quadriceps_force_N: float = 0.0
 
 
 _TRACE_KEYS = ("quantity", "value", "unit", "how", "sources")
@@ -471,12 +503,21 @@ def chain_loads(scenario, instant: str | None = None, *, phase: float | None = N
         how, mn = f"{base_n} x (1 + medial_force_per_kam x KAM change), clipped to [0, 1]", [base_n,
                                                                                              "medial_force_per_kam"]
     note("medial_share", ms, "-", how, mn)
+    fl, fln = pi("flexion")
     if kv["flexion_deg"] is not None:
         flex, how, fn = kv["flexion_deg"], "knee.flexion_deg (scenario)", []
     else:
-        fl, fn = pi("flexion")
-        flex, how = max(fl + flex_ch, 0.0), "flexion[instant] + antalgic flexion change, >= 0"
+        flex, how, fn = max(fl + flex_ch, 0.0), "flexion[instant] + antalgic flexion change, >= 0", fln
     note("flexion_deg", flex, "deg", how, fn)
+    if kv["quadriceps_force_N"] is not None:
+        fq, how, qn = kv["quadriceps_force_N"], "knee.quadriceps_force_N (scenario)", []
+    else:
+        qbw, qn = pi("quadriceps_bw")
+        fq = bw * qbw * (1.0 + load_ch) * max(1.0 + _coef(scenario, "quadriceps_per_deg_flexion") * (flex - fl), 0.0)
+        how = ("BW x quadriceps_bw[instant] x (1 + load change) x (1 + quadriceps_per_deg_flexion x (flexion - "
+               "flexion[instant])), >= 0")
+        qn = qn + ["quadriceps_per_deg_flexion"] + fln + anames
+    note("quadriceps_force_N", fq, "N", how, qn)
     if kv["tibial_rotation_deg"] is not None:
         rot, how, rn = kv["tibial_rotation_deg"], "knee.tibial_rotation_deg (scenario)", []
     else:
@@ -484,7 +525,7 @@ def chain_loads(scenario, instant: str | None = None, *, phase: float | None = N
         how, rn = "eversion_rotation_coupling x ground_tilt - antalgic shank external rotation", [
             "eversion_rotation_coupling"]
     note("tibial_rotation_deg", rot, "deg", how, rn)
-    knee = KneeLoads(fk, ms, fk * ms, fk * (1.0 - ms), flex, vv, rot, dkam)
+    knee = KneeLoads(fk, ms, fk * ms, fk * (1.0 - ms), flex, vv, rot, dkam, fq)
     side = v["subject"]["side"]
     return ChainLoads(instant, -1.0 if phase is None else float(phase), side, 1 if side == "right" else -1,
                       foot, knee, tuple(trace))

@@ -3,8 +3,9 @@
 ``fesolver solve MODEL.toml -o OUTDIR``
     Read, check and solve a model file; write ``OUTDIR/result.vtu`` and ``OUTDIR/summary.json``.
 ``fesolver run SCENARIO.toml -o OUTDIR [--set KEY=VALUE ...]``
-    Run a scenario: the kinetic chain's loads on the foot and knee models; write ``foot.vtu``, ``knee.vtu``,
-    ``summary.json``, ``report.md`` and ``scenario.json`` (see :func:`fesolver.simulate.run_scenario`).
+    Run a scenario: the kinetic chain's loads on the foot, knee and patellofemoral models; write ``foot.vtu``,
+    ``knee.vtu``, ``patellofemoral.vtu``, ``summary.json``, ``report.md`` and ``scenario.json`` (see
+    :func:`fesolver.simulate.run_scenario`).
 ``fesolver scenario-keys``
     Print the scenario schema (every key, type, default, range, unit) as a Markdown table.
 ``fesolver batch SCENARIO... -o OUTDIR`` / ``fesolver sweep SWEEP.toml -o OUTDIR``

@@ -300,12 +300,15 @@ class Result:
         nn = self.mesh.n_nodes
         p = np.zeros(nn)
         g = np.full(nn, np.inf)
+        fp = np.zeros(nn)
         for c in self.contact.values():
             nodes = np.asarray(c["nodes"])
             p[nodes] = np.maximum(p[nodes], c["pressure"])
+            fp[nodes] = np.maximum(fp[nodes], c.get("force_pressure", c["pressure"]))
             g[nodes] = np.minimum(g[nodes], c["gap"])
         g[~np.isfinite(g)] = np.nan
         point_data["contact_pressure"] = p[self.out_node]
+        point_data["contact_force_pressure"] = fp[self.out_node]
         point_data["contact_gap"] = g[self.out_node]
 
     def _add_trusses(self, cells, cell_data, point_data):

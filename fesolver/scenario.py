@@ -125,6 +125,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "compressive_force_N": _n(None, 0.0, 20000.0, "N", "override: tibiofemoral compressive force"),
         "medial_share": _n(None, 0.0, 1.0, "-", "override: medial compartment share of the knee load"),
         "tibial_rotation_deg": _n(None, -30.0, 30.0, "deg", "override: tibial rotation, + = internal"),
+        "quadriceps_force_N": _n(None, 0.0, 10000.0, "N", "override: quadriceps (patellar-tendon) force on the "
+                                                         "patellofemoral model"),
+        "patellofemoral": Key("boolean", True, doc="solve the patellofemoral joint (patellar and trochlear "
+                                                   "cartilage) with the knee"),
     },
     "muscles": {
         "achilles_force_N": _n(None, 0.0, 10000.0, "N", "override: Achilles tendon force"),
@@ -148,7 +152,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "output": {
         "steps": Key("boolean", False, doc="write every converged load step to the .pvd series"),
-        "models": Key("string", "both", choices=("both", "foot", "knee"), doc="which sub-models to solve"),
+        "models": Key("string", "both", choices=("both", "foot", "knee"),
+                      doc="which sub-models to solve (knee: the tibiofemoral and, with knee.patellofemoral, the "
+                          "patellofemoral joint)"),
     },
 }
 

@@ -21,6 +21,14 @@ compartment offset), which splits ``F`` as ``s : 1 - s`` between condyles ``d`` 
 The share the contact actually carries is reported (the condyles are not point supports). Flexion and
 varus/valgus alignment shape the built knee; the tibial rotation turns the femur about the tibial axis
 relative to the fixed tibia.
+
+**Patellofemoral joint** (with the knee, ``knee.patellofemoral``). The parametric patellofemoral model
+(:mod:`fesolver.models.patellofemoral`: rigid trochlea fixed, rigid patella free in ``x`` and ``y``) is built at the
+chain's knee flexion (clamped into the builder's 0-90 deg) and the scenario's mesh level, and the patella is pulled
+by the chain's quadriceps force and an equal patellar-tendon force (the extensor lines turned by the flexion,
+:func:`~fesolver.models.patellofemoral.patella_with_quadriceps_load`): the joint reaction ``2 F_q sin(flexion / 2)``
+presses it onto the trochlea. Skipped (status ``skipped`` with the reason) below :data:`PF_MIN_FORCE_N` of
+quadriceps force or joint reaction (quiet standing, a straight knee).
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ from .results import UNITS, atomic_write
 from .solvers.newton import ConvergenceError, NewtonOptions
 
 __all__ = ["run_scenario", "build_foot_models", "build_knee_model", "foot_problem", "knee_problem", "foot_metrics",
-           "knee_metrics", "headline", "report", "ground_normal"]
+           "knee_metrics", "patellofemoral_problem", "patellofemoral_metrics", "headline", "report", "ground_normal"]
 
 log = logging.getLogger(__name__)
 
@@ -258,17 +266,17 @@ INSOLE_PENALTY_FACTOR = 10.0
 #: arch-support insert, which converges with it, then stalled at load factor 0.75: kept on
 INSOLE_GEOMETRIC_STIFFNESS = True
 #: the skin's contact points: "nodal" (one point per skin node) or 1 (integration points on each skin facet split
-#: into 4, mortar-type weighted gaps). Measured with 1 (docs/models.md, "Foot on an insert", history item 10): the
-#: 6 deg lateral wedge, which stops at load factor 0.85-0.89 with the nodal rule (a skin node chattering on an edge
-#: of the faceted insert), solves to the end (coarse: 1568 s for the foot); but the arch-support case's pressure
-#: figures move by a third (heel peak 165 -> 222 kPa, above the barefoot 190; contact area 10 734 -> 7 496 mm²;
-#: fascia unchanged), so the coarse pressures depend on the contact rule as much as on the insert: kept "nodal"
-#: until the pressure metrics are checked on a finer mesh
-INSOLE_SUBDIVISION = "nodal"
+#: into 4, mortar-type weighted gaps). Measured (docs/models.md, "Foot on an insert", history items 10-11): with
+#: "nodal" the 6 deg lateral wedge stops at load factor 0.85-0.89 (a skin node chattering on an edge of the faceted
+#: insert); with 1 it solves to the end (coarse: 1568 s for the foot). The plantar pressures are reported as force
+#: per tributary area (:func:`foot_metrics`), which agrees between the two rules (arch support, coarse: heel peak
+#: 165 kPa nodal, 162 kPa with 1) where the rule's nodal multipliers did not (222 kPa: they overshoot at steep
+#: pressure gradients on coarse meshes, as in tests/test_contact_hertz.py)
+INSOLE_SUBDIVISION = 1
 
 
 def _insole_contact(model):
-    """Node-on-facet contact of the foot's lower skin (slave) with the insert's top and walls (master)."""
+    """Contact of the foot's lower skin (slave, INSOLE_SUBDIVISION points) with the insert's top and walls (master)."""
     from .contact.rigid_surfaces import PENALTY_FACTOR, contact_modulus
 
     nodes = np.union1d(_facet_nodes(model.mesh, INSOLE_SKIN), _facet_nodes(model.mesh, INSOLE_SURFACE))
@@ -340,12 +348,15 @@ def foot_metrics(model, res) -> dict:
     xs = model.mesh.points[_facet_nodes(model.mesh, "plantar_skin"), 0]
     L = float(xs.max() - xs.min())
     xr = (x - xs.min()) / L
-    p = np.asarray(c["pressure"])
+    # force per tributary area on both the ground (node-on-plane: the same thing as its nodal pressure) and the
+    # insert (integration-point contact, whose nodal multipliers overshoot on coarse meshes): one definition,
+    # comparable between the bare and the shod foot (docs/models.md "Plantar pressure")
+    p = np.asarray(c.get("force_pressure", c["pressure"]))
 
     def peak(mask):
         return 1e3 * float(p[mask].max(initial=0.0))
 
-    out["plantar"] = {"contact": name, "peak_pressure_kPa": 1e3 * sm["peak_pressure_MPa"],
+    out["plantar"] = {"contact": name, "peak_pressure_kPa": peak(np.ones(p.size, dtype=bool)),
                       "peak_heel_pressure_kPa": peak(xr < HEEL_FRACTION),
                       "peak_midfoot_pressure_kPa": peak((xr >= HEEL_FRACTION) & (xr < MIDFOOT_FRACTION)),
                       "peak_forefoot_pressure_kPa": peak(xr >= MIDFOOT_FRACTION),
@@ -379,6 +390,88 @@ def knee_metrics(model, res) -> dict:
     return out
 
 
+#: no patellofemoral solve below this quadriceps force or joint reaction [N]: quiet standing (the chain's quadriceps
+#: force is 0) and a straight knee (the model's quadriceps and tendon lines are collinear at 0 deg and press nothing)
+PF_MIN_FORCE_N = 1.0
+#: load-factor step of the patellofemoral solve. Its contacts are active from the start (the patella is built with a
+#: small interference) and pure penalty, so one step converges: coarse, 29-236 N of joint reaction, 6-8 Newton
+#: iterations in 1.3-1.9 s, against 1.9-2.8 s in the scenario's 0.1 / 0.25 steps (same result to 1e-6). Newton
+#: cuts the step back by itself when it must.
+PF_LOAD_STEP = 1.0
+
+
+def patellofemoral_problem(scenario, kl):
+    """The patellofemoral joint under the chain's knee loads ``kl`` (quadriceps force, flexion): ``(model, Problem,
+    info)``, or ``(None, None, info)`` with ``info["status"] = "skipped"`` and ``info["reason"]`` when
+    ``knee.patellofemoral`` is false or the quadriceps force or the joint reaction is below :data:`PF_MIN_FORCE_N`.
+
+    ``info``: ``quadriceps_force_N`` [N], ``chain_flexion_deg`` (the chain's) and ``flexion_deg`` (the model's: the
+    chain's clamped into the builder's range) [deg], ``flexion_clamped``, ``reaction_N`` (the joint reaction applied
+    to the patella, patellofemoral frame, N). The model is the parametric right knee's, at ``mesh.level``."""
+    from .models.patellofemoral import (
+        PF_PARAMETER_RANGES,
+        build_patellofemoral,
+        patella_with_quadriceps_load,
+        pf_reaction,
+    )
+
+    s = scenario
+    fq = float(kl.quadriceps_force_N)
+    lo, hi = PF_PARAMETER_RANGES["flexion_deg"]
+    chain_flex = float(kl.flexion_deg)
+    flex = min(max(chain_flex, lo), hi)
+    info: dict = {"quadriceps_force_N": fq, "chain_flexion_deg": chain_flex, "flexion_deg": flex,
+                  "flexion_clamped": flex != chain_flex}
+    reason = None
+    if not s["knee.patellofemoral"]:
+        reason = "knee.patellofemoral = false"
+    elif fq < PF_MIN_FORCE_N:
+        reason = (f"quadriceps force {fq:.3g} N is below {PF_MIN_FORCE_N:g} N (chain: quadriceps_bw at this instant, "
+                  f"or knee.quadriceps_force_N)")
+    else:
+        r = pf_reaction(fq, flex)
+        info["reaction_N"] = r.tolist()
+        if -r[0] < PF_MIN_FORCE_N:
+            reason = (f"joint reaction {-r[0]:.3g} N is below {PF_MIN_FORCE_N:g} N at {flex:g} deg of flexion: the "
+                      f"model's quadriceps and patellar-tendon lines turn by the flexion, so a straight knee presses "
+                      f"nothing")
+    if reason is not None:
+        info.update(status="skipped", reason=reason)
+        return None, None, info
+    model = patella_with_quadriceps_load(build_patellofemoral(flexion_deg=flex, mesh=s["mesh.level"]), fq)
+    newton = replace(_newton(s), initial_step=PF_LOAD_STEP, max_step=PF_LOAD_STEP)
+    prob = model.problem(newton=newton, solver=_solver(s), title=f"{s.title}: patellofemoral")
+    return model, prob, info
+
+
+def patellofemoral_metrics(model, res) -> dict:
+    """Headline patellofemoral numbers per trochlear facet (``lateral``, ``medial``): peak contact pressure [MPa],
+    contact area [mm^2], normal contact force [N] (and its vector, on the trochlea, patellofemoral frame); the
+    lateral share of the facets' normal forces; the joint reaction applied to the patella [N] (``joint_reaction_N``,
+    its size; ``reaction_vector_N``) and the contact force the facets carry (``contact_force_N``, their sum)."""
+    out: dict = {}
+    force = {}
+    total = np.zeros(3)
+    for side in ("lateral", "medial"):
+        c = res.contact.get(f"patellofemoral_{side}")
+        if c is None:
+            continue
+        sm = c["summary"]
+        f = np.asarray(sm["force_N"], dtype=float)
+        total += f
+        force[side] = float(np.linalg.norm(f))
+        out[side] = {"peak_pressure_MPa": float(sm["peak_pressure_MPa"]),
+                     "contact_area_mm2": float(sm["contact_area_mm2"]), "force_N": force[side],
+                     "force_vector_N": f.tolist()}
+    if sum(force.values()) > 0.0:
+        out["lateral_share"] = force.get("lateral", 0.0) / sum(force.values())
+    applied = np.asarray(model.params["pf_reaction_N"], dtype=float)
+    out["joint_reaction_N"] = float(np.linalg.norm(applied))
+    out["reaction_vector_N"] = applied.tolist()
+    out["contact_force_N"] = total.tolist()
+    return out
+
+
 def _solve(name: str, model, prob, outdir: Path, steps: bool, progress: bool, metrics_fn) -> dict:
     """Solve one sub-model; write ``NAME.vtu`` (the last converged state, also when Newton gave up) and, with
     ``steps``, ``NAME.pvd`` over ``NAME_steps/``; return its part of the summary."""
@@ -408,7 +501,8 @@ def _solve(name: str, model, prob, outdir: Path, steps: bool, progress: bool, me
 
 def run_scenario(scenario, outdir, progress: bool = False) -> dict:
     """Solve ``scenario`` (a :class:`~fesolver.scenario.Scenario`) and write into ``outdir``: ``foot.vtu``,
-    ``knee.vtu`` (with ``output.steps`` also ``foot.pvd`` / ``knee.pvd`` series), ``scenario.json`` (the
+    ``knee.vtu``, ``patellofemoral.vtu`` (with ``output.steps`` also ``foot.pvd`` / ``knee.pvd`` /
+    ``patellofemoral.pvd`` series), ``scenario.json`` (the
     expanded scenario), ``summary.json`` (the chain's loads with their sources, the headline metrics of each
     sub-model, status, solver statistics and timings) and ``report.md``. Returns the summary.
 
@@ -430,7 +524,7 @@ def run_scenario(scenario, outdir, progress: bool = False) -> dict:
                      "fesolver": _version()}
     foot_parts = None
     runs = []
-    series: dict[str, list] = {"foot": [], "knee": []}
+    series: dict[str, list] = {"foot": [], "knee": [], "patellofemoral": []}
     for i, loads in enumerate(samples):
         tag = f"_{i:02d}" if phase else ""
         part: dict = {"chain": loads.to_dict()}
@@ -448,6 +542,15 @@ def run_scenario(scenario, outdir, progress: bool = False) -> dict:
             part["knee"] = _solve(f"knee{tag}", model, prob, outdir, steps, progress, knee_metrics)
             part["knee"]["model"] = {k: v for k, v in knee.params.items() if _plain(v)}
             series["knee"].append((loads.phase, f"knee{tag}.vtu"))
+            pf, prob, info = patellofemoral_problem(scenario, loads.knee)
+            if pf is None:
+                part["patellofemoral"] = info
+            else:
+                part["patellofemoral"] = _solve(f"patellofemoral{tag}", pf, prob, outdir, steps, progress,
+                                                patellofemoral_metrics)
+                part["patellofemoral"]["loading"] = info
+                part["patellofemoral"]["model"] = {k: v for k, v in pf.params.items() if _plain(v)}
+                series["patellofemoral"].append((loads.phase, f"patellofemoral{tag}.vtu"))
         runs.append(part)
     if phase:
         summary["stance"] = runs
@@ -457,7 +560,7 @@ def run_scenario(scenario, outdir, progress: bool = False) -> dict:
         _write_stance_csv(outdir / "stance.csv", runs)
     else:
         summary.update(runs[0])
-    states = [r[k]["status"] for r in runs for k in ("foot", "knee") if k in r]
+    states = [r[k]["status"] for r in runs for k in PARTS if k in r and r[k]["status"] != "skipped"]
     summary["status"] = "ok" if all(s == "ok" for s in states) else next(s for s in states if s != "ok")
     summary["seconds"] = round(time.perf_counter() - t0, 2)
     text = json.dumps(summary, indent=2, default=_jsonable)
@@ -517,7 +620,18 @@ HEADLINE = (
     ("lateral contact area", ("knee", "metrics", "lateral", "contact_area_mm2"), "mm^2"),
     ("medial share (contact)", ("knee", "metrics", "medial_share"), "-"),
     ("tibial rotation (+ internal)", ("chain", "knee", "tibial_rotation_deg"), "deg"),
+    ("quadriceps force", ("chain", "knee", "quadriceps_force_N"), "N"),
+    ("patellofemoral joint reaction", ("patellofemoral", "metrics", "joint_reaction_N"), "N"),
+    ("lateral patellofemoral facet peak pressure", ("patellofemoral", "metrics", "lateral", "peak_pressure_MPa"),
+     "MPa"),
+    ("medial patellofemoral facet peak pressure", ("patellofemoral", "metrics", "medial", "peak_pressure_MPa"), "MPa"),
+    ("lateral patellofemoral contact area", ("patellofemoral", "metrics", "lateral", "contact_area_mm2"), "mm^2"),
+    ("medial patellofemoral contact area", ("patellofemoral", "metrics", "medial", "contact_area_mm2"), "mm^2"),
+    ("patellofemoral lateral share (contact)", ("patellofemoral", "metrics", "lateral_share"), "-"),
 )
+
+#: the solved parts of a run, in report order
+PARTS = ("foot", "knee", "patellofemoral")
 
 
 def headline(run: dict) -> dict:
@@ -558,9 +672,12 @@ def report(summary: dict) -> str:
                      f"{c['foot']['body_weight_N']:.0f} N")
         lines += ["", "| quantity | value |", "|---|---|"]
         lines += [f"| {k} | {v:.4g} |" for k, v in headline(r).items()]
-        for part in ("foot", "knee"):
+        for part in PARTS:
             if part in r:
                 p = r[part]
+                if p["status"] == "skipped":
+                    lines.append(f"| {part} solve | skipped: {p['reason']} |")
+                    continue
                 sol = p.get("solver", {})
                 lines.append(f"| {part} solve | {p['status']}, {sol.get('steps', 0)} load steps, "
                              f"{sol.get('newton_iterations', 0)} Newton iterations, {p['dofs']} DOFs, "

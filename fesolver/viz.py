@@ -367,7 +367,9 @@ def _scene_plantar(res: ResultFolder, limits: dict) -> Scene:
     skin = _slave_surface(grid)
     if skin.n_cells == 0:
         raise RenderError(f"{res.path}/foot.vtu: no plantar contact surface (no finite contact_gap)")
-    p = 1e3 * np.asarray(skin.point_data["contact_pressure"], dtype=float)  # MPa -> kPa
+    # force per tributary area, the summary's plantar-pressure definition (older results: the nodal pressure)
+    key = "contact_force_pressure" if "contact_force_pressure" in skin.point_data else "contact_pressure"
+    p = 1e3 * np.asarray(skin.point_data[key], dtype=float)  # MPa -> kPa
     i = int(np.argmax(p))
     layers = [Layer(skin, p, "foot.plantar_pressure_kPa", "plantar pressure [kPa]", cmap=PRESSURE_CMAP)]
     # the label sits a little below the sole so that it is in front seen from below

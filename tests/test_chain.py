@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from fesolver.chain import COEFFICIENTS, chain_loads, stance_phase
+from fesolver.chain import COEFFICIENTS, INSTANTS, chain_loads, stance_phase
 from fesolver.scenario import parse_scenario
 
 
@@ -37,6 +37,8 @@ def test_linear_in_mass():
     assert b.foot.ground_force_N == pytest.approx(2 * a.foot.ground_force_N)
     assert b.knee.compressive_force_N == pytest.approx(2 * a.knee.compressive_force_N)
     assert b.foot.achilles_force_N == pytest.approx(2 * a.foot.achilles_force_N)
+    assert a.knee.quadriceps_force_N > 0
+    assert b.knee.quadriceps_force_N == pytest.approx(2 * a.knee.quadriceps_force_N)
 
 
 def test_pronation_rotates_tibia_and_moves_cop_medially():
@@ -131,3 +133,85 @@ def test_stance_phase_continuous():
     assert fz[0] < fz.max()
     with pytest.raises(ValueError):
         chain_loads(s)
+
+
+# -- quadriceps (patellar-tendon) force: loads the patellofemoral model -------------------------------------
+QUAD = sorted(n for n in COEFFICIENTS if n.startswith("quadriceps_"))
+
+
+def test_quadriceps_coefficients_cover_every_instant_in_range_and_cited():
+    assert {f"quadriceps_bw_{i}" for i in INSTANTS} | {"quadriceps_per_deg_flexion"} == set(QUAD)
+    for name in QUAD:
+        c = COEFFICIENTS[name]
+        assert c.lo <= c.value <= c.hi and c.lo >= 0.0, name
+        # none of these numbers was read in a source: each says so (model assumption or from memory) and is
+        # marked unverified
+        assert c.status == "unverified", name
+        assert "model assumption" in c.source or "from memory" in c.source, name
+    # the loading-response value carries its derivation (extensor moment / moment arm) and the check it was
+    # compared with (Reilly & Martens 1972, read)
+    lr = COEFFICIENTS["quadriceps_bw_loading_response"]
+    assert "PMC4662057" in lr.source and "Reilly & Martens 1972" in lr.doc
+    assert lr.value == pytest.approx(0.5 / (9.81 * 0.045), rel=0.05)
+
+
+def test_quadriceps_force_by_instant_and_body_weight():
+    bw = 70 * 9.81
+    q = {i: chain_loads(scn(gait={"instant": i})).knee.quadriceps_force_N for i in INSTANTS}
+    for i in INSTANTS:
+        assert q[i] == pytest.approx(COEFFICIENTS[f"quadriceps_bw_{i}"].value * bw), i
+    # quiet standing: the knee is nearly straight and the line of gravity passes in front of it
+    assert q["standing"] < 0.05 * bw
+    assert q["loading_response"] > q["standing"]
+    assert q["loading_response"] == max(q.values())
+
+
+def test_quadriceps_force_traced_and_overridden():
+    c = chain_loads(scn(gait={"instant": "loading_response"}))
+    tr = {t[0]: t for t in c.trace}
+    assert tr["quadriceps_force_N"][1] == pytest.approx(c.knee.quadriceps_force_N)
+    assert "quadriceps_bw_loading_response" in tr["quadriceps_force_N"][4]
+    assert c.to_dict()["knee"]["quadriceps_force_N"] == pytest.approx(c.knee.quadriceps_force_N)
+    o = chain_loads(scn(gait={"instant": "loading_response"}, knee={"quadriceps_force_N": 321.0}))
+    assert o.knee.quadriceps_force_N == 321.0
+    assert "knee.quadriceps_force_N" in {t[0]: t for t in o.trace}["quadriceps_force_N"][3]
+    k = chain_loads(scn(gait={"instant": "loading_response"}, chain={"quadriceps_bw_loading_response": 2.0}))
+    assert k.knee.quadriceps_force_N == pytest.approx(2.0 * 70 * 9.81)
+
+
+def test_quadriceps_force_follows_the_knee_flexion():
+    """More flexion than the instant's: the ground reaction passes further behind the knee, a larger extensor
+    moment (quadriceps_per_deg_flexion)."""
+    base = chain_loads(scn(gait={"instant": "loading_response"}))
+    more = chain_loads(scn(gait={"instant": "loading_response"}, knee={"flexion_deg": 28.0}))
+    k = COEFFICIENTS["quadriceps_per_deg_flexion"].value
+    assert more.knee.quadriceps_force_N == pytest.approx(base.knee.quadriceps_force_N * (1 + k * 10.0))
+    flat = chain_loads(scn(gait={"instant": "loading_response"}, knee={"flexion_deg": 28.0},
+                           chain={"quadriceps_per_deg_flexion": 0.0}))
+    assert flat.knee.quadriceps_force_N == pytest.approx(base.knee.quadriceps_force_N)
+
+
+def test_knee_pain_lowers_the_quadriceps_force_through_the_stiff_knee():
+    """Quadriceps avoidance: the painful leg's smaller load and its stiffer knee (knee_pain_flexion_change_deg)
+    both lower the quadriceps force; the contralateral leg's larger load raises it."""
+    lr = {"instant": "loading_response"}
+    n = chain_loads(scn(gait=lr))
+    pain = chain_loads(scn(gait=lr, antalgic={"painful_joint": "knee"}))
+    load_only = chain_loads(scn(gait=lr, antalgic={"painful_joint": "knee", "knee_flexion_change_deg": 0.0}))
+    other = chain_loads(scn(gait=lr, antalgic={"painful_joint": "knee", "painful_side": "other"}))
+    ch = COEFFICIENTS["knee_pain_load_change"].value
+    assert load_only.knee.quadriceps_force_N == pytest.approx(n.knee.quadriceps_force_N * (1 + ch))
+    assert pain.knee.flexion_deg < n.knee.flexion_deg
+    assert pain.knee.quadriceps_force_N < load_only.knee.quadriceps_force_N < n.knee.quadriceps_force_N
+    assert other.knee.quadriceps_force_N > n.knee.quadriceps_force_N
+    # a straight enough knee: never negative
+    straight = chain_loads(scn(gait=lr, antalgic={"painful_joint": "knee", "knee_flexion_change_deg": -30.0}))
+    assert straight.knee.quadriceps_force_N >= 0.0
+
+
+def test_quadriceps_force_in_a_stance_phase():
+    curve = stance_phase(scn(gait={"instant": "stance_phase", "samples": 21}))
+    q = np.array([c.knee.quadriceps_force_N for c in curve])
+    bw = 70 * 9.81
+    assert q[0] == pytest.approx(COEFFICIENTS["quadriceps_bw_heel_strike"].value * bw)
+    assert np.all(q >= 0.0) and q.max() > q[0] and q.max() > q[-1]

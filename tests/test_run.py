@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from fesolver.cli import main
+from fesolver.models.patellofemoral import pf_reaction
 from fesolver.scenario import load_scenario
 from fesolver.simulate import ground_normal, headline, run_scenario
 
@@ -51,7 +52,8 @@ def solved(tmp_path_factory, name: str, **overrides) -> tuple[dict, Path]:
     solve that stopped early carries less load) would pass or fail for the wrong reason."""
     s, out = run(tmp_path_factory, name, **overrides)
     assert s["status"] == "ok", f"{name} {overrides}: " + "; ".join(
-        f"{k} {s[k].get('status')}: {s[k].get('message', '')[:300]}" for k in ("foot", "knee") if k in s)
+        f"{k} {s[k].get('status')}: {s[k].get('message', '')[:300]}" for k in ("foot", "knee", "patellofemoral")
+        if k in s)
     return s, out
 
 
@@ -233,6 +235,106 @@ def test_antalgic_knee_pain_unloads_the_painful_knee_and_loads_the_other(tmp_pat
     print(f"\npeak tibial cartilage pressure: pain-free {peak(free):.2f}, painful leg {peak(painful):.2f}, "
           f"contralateral leg {peak(other):.2f} MPa")
     assert peak(painful) < peak(free) < peak(other)
+
+
+PF_LABELS = {"quadriceps force [N]", "patellofemoral joint reaction [N]",
+             "lateral patellofemoral facet peak pressure [MPa]", "medial patellofemoral facet peak pressure [MPa]",
+             "lateral patellofemoral contact area [mm^2]", "medial patellofemoral contact area [mm^2]",
+             "patellofemoral lateral share (contact) [-]"}
+
+
+def test_patellofemoral_joint_in_a_run(tmp_path_factory):
+    """Midstance: with the knee, the run solves the patellofemoral joint under the chain's quadriceps force at the
+    chain's flexion, writes patellofemoral.vtu and the facets' figures, and the facets carry the joint reaction."""
+    s, out = solved(tmp_path_factory, "midstance")
+    pf, kl = s["patellofemoral"], s["chain"]["knee"]
+    assert pf["status"] == "ok" and pf["load_factor"] == 1.0
+    assert (out / "patellofemoral.vtu").is_file()
+    # loaded as the chain says: its quadriceps force, the model built at its flexion and mesh level
+    assert kl["quadriceps_force_N"] > 1.0 and kl["flexion_deg"] > 0.0
+    assert pf["loading"]["quadriceps_force_N"] == kl["quadriceps_force_N"]
+    assert pf["loading"]["flexion_deg"] == pf["model"]["flexion_deg"] == kl["flexion_deg"]
+    assert not pf["loading"]["flexion_clamped"] and pf["model"]["mesh"] == "coarse"
+    # the joint reaction is the pulley relation of the chain's force (pf_reaction), and the two facets' contact
+    # forces on the trochlea balance it in the patella's free directions (x, y)
+    m = pf["metrics"]
+    expected = pf_reaction(kl["quadriceps_force_N"], kl["flexion_deg"])
+    assert np.linalg.norm(expected) > 1.0
+    assert np.abs(np.asarray(m["reaction_vector_N"]) - expected).max() <= 1e-3 * np.linalg.norm(expected)
+    assert m["joint_reaction_N"] == pytest.approx(np.linalg.norm(expected), rel=1e-3)
+    f = np.add(m["lateral"]["force_vector_N"], m["medial"]["force_vector_N"])
+    assert np.abs(f[:2] - expected[:2]).max() <= 1e-3 * np.linalg.norm(expected)
+    assert np.allclose(m["contact_force_N"], f)
+    for side in ("lateral", "medial"):
+        v = m[side]
+        assert v["peak_pressure_MPa"] > 0.0 and v["contact_area_mm2"] > 0.0 and v["force_N"] > 0.0
+    share = m["lateral"]["force_N"] / (m["lateral"]["force_N"] + m["medial"]["force_N"])
+    assert m["lateral_share"] == pytest.approx(share) and 0.0 < share < 1.0
+    print(f"\nmidstance patellofemoral: F_q {kl['quadriceps_force_N']:.1f} N at {kl['flexion_deg']} deg, reaction "
+          f"{m['joint_reaction_N']:.1f} N, peak L/M {m['lateral']['peak_pressure_MPa']:.3f} / "
+          f"{m['medial']['peak_pressure_MPa']:.3f} MPa, area {m['lateral']['contact_area_mm2']:.1f} / "
+          f"{m['medial']['contact_area_mm2']:.1f} mm^2, {pf['seconds']} s")
+    # the field file carries the contact pressure whose peak the summary reports
+    grid = meshio.read(out / "patellofemoral.vtu")
+    assert "displacement" in grid.point_data
+    assert np.nanmax(grid.point_data["contact_pressure"]) == pytest.approx(
+        max(m["lateral"]["peak_pressure_MPa"], m["medial"]["peak_pressure_MPa"]), rel=1e-6)
+    assert set(headline(s)) >= PF_LABELS
+    rep = (out / "report.md").read_text()
+    assert "lateral patellofemoral facet peak pressure [MPa]" in rep and "| patellofemoral solve | ok" in rep
+
+
+def test_knee_pain_lowers_the_patellofemoral_load(tmp_path_factory):
+    """Loading response (the runs of the antalgic knee test): the painful leg's stiffer knee and smaller load lower
+    the quadriceps force, the joint reaction and the facets' peak pressure; the contralateral leg's raise them."""
+    free, _ = solved(tmp_path_factory, "antalgic_knee", **{"antalgic.painful_joint": "none", "output.models": "knee"})
+    painful, _ = solved(tmp_path_factory, "antalgic_knee")
+    other, _ = solved(tmp_path_factory, "antalgic_knee", **{"antalgic.painful_side": "other", "output.models": "knee"})
+
+    def figures(s):
+        m = s["patellofemoral"]["metrics"]
+        return (s["chain"]["knee"]["quadriceps_force_N"], m["joint_reaction_N"],
+                max(m["lateral"]["peak_pressure_MPa"], m["medial"]["peak_pressure_MPa"]))
+
+    f, p, o = figures(free), figures(painful), figures(other)
+    print(f"\npatellofemoral (quadriceps N, reaction N, peak MPa): pain-free {np.round(f, 3)}, painful leg "
+          f"{np.round(p, 3)}, contralateral leg {np.round(o, 3)}")
+    for i in range(3):
+        assert p[i] < f[i] < o[i]
+
+
+def test_patellofemoral_switched_off(tmp_path_factory):
+    """``knee.patellofemoral = false``: no patellofemoral solve (status skipped with the reason, no file), the
+    run is ok."""
+    s, out = run(tmp_path_factory, "midstance", **{"output.models": "knee", "knee.patellofemoral": False})
+    assert s["status"] == "ok" and s["knee"]["status"] == "ok"
+    assert s["patellofemoral"]["status"] == "skipped" and "knee.patellofemoral" in s["patellofemoral"]["reason"]
+    assert not (out / "patellofemoral.vtu").exists()
+    assert not (PF_LABELS - {"quadriceps force [N]"}) & set(headline(s))
+    assert "| patellofemoral solve | skipped: knee.patellofemoral = false |" in (out / "report.md").read_text()
+
+
+def test_patellofemoral_skipped_without_compression():
+    """No solve below PF_MIN_FORCE_N: quiet standing (no quadriceps force) and a straight knee (the model's extensor
+    lines are collinear at 0 deg); otherwise the model is built at the chain's flexion and loaded by its force."""
+    from fesolver.chain import chain_loads
+    from fesolver.simulate import PF_LOAD_STEP, PF_MIN_FORCE_N, patellofemoral_problem
+
+    def problem(name, **overrides):
+        sc = load_scenario(SCENARIOS / f"{name}.toml", overrides=overrides)
+        return patellofemoral_problem(sc, chain_loads(sc).knee)
+
+    model, prob, info = problem("standing")
+    assert model is None and prob is None and info["status"] == "skipped"
+    assert info["quadriceps_force_N"] < PF_MIN_FORCE_N and "quadriceps force" in info["reason"]
+    model, prob, info = problem("midstance", **{"knee.flexion_deg": 0.0, "knee.quadriceps_force_N": 500.0})
+    assert model is None and "straight knee" in info["reason"] and info["reaction_N"][0] == pytest.approx(0.0)
+    model, prob, info = problem("midstance", **{"knee.quadriceps_force_N": 0.5})
+    assert model is None and "below" in info["reason"]
+    model, prob, info = problem("antalgic_knee", **{"knee.quadriceps_force_N": 400.0, "knee.flexion_deg": 35.0})
+    assert info.get("status") is None and model.params["flexion_deg"] == 35.0
+    assert model.params["pf_reaction_N"] == pytest.approx(pf_reaction(400.0, 35.0).tolist())
+    assert prob.newton.initial_step == PF_LOAD_STEP
 
 
 def test_cli_run_bad_scenario_writes_nothing(tmp_path, capsys):

@@ -94,6 +94,11 @@ def test_extends_cycle_and_missing_parent(tmp_path):
     ("[antalgic]\nshank_rotation_deg = 5.0\n", ["antalgic.shank_rotation_deg", "painful_joint = 'none'"]),
     ("[solver]\ninitial_step = 0.5\nmax_step = 0.25\n", ["min_step <= initial_step <= max_step"]),
     ("[mesh]\nmenisci = 1\n", ["mesh.menisci", "true or false"]),
+    ("[knee]\nquadriceps_force_N = -50.0\n", ["knee.quadriceps_force_N", ">= 0.0", "<= 10000.0", "-50.0"]),
+    ("[knee]\nquadriceps_force_N = 2e4\n", ["knee.quadriceps_force_N", "<= 10000.0", "20000.0"]),
+    ("[knee]\nquadriceps_force_N = \"strong\"\n", ["knee.quadriceps_force_N", "finite number", "a string"]),
+    ("[knee]\nquadriceps_force_N = nan\n", ["knee.quadriceps_force_N", "finite number"]),
+    ("[knee]\npatellofemoral = \"yes\"\n", ["knee.patellofemoral", "true or false"]),
     ("[chain]\nmade_up = 1.0\n", ["chain.made_up", "not a kinetic-chain coefficient"]),
     ("title = 3\n", ["title", "string"]),
     ("foot = 3\n", ["foot", "table"]),
@@ -106,6 +111,18 @@ def test_bad_scenarios_name_file_key_value(tmp_path, text, words):
     assert str(p) in msg
     for w in words:
         assert w in msg, msg
+
+
+def test_knee_quadriceps_and_patellofemoral_keys(tmp_path):
+    s = load_scenario(write(tmp_path, "pf.toml", "[knee]\nquadriceps_force_N = 450\npatellofemoral = false\n"))
+    assert s["knee.quadriceps_force_N"] == 450.0 and isinstance(s["knee.quadriceps_force_N"], float)
+    assert s["knee.patellofemoral"] is False
+    d = load_scenario(write(tmp_path, "default.toml", ""))
+    assert d["knee.quadriceps_force_N"] is None and d["knee.patellofemoral"] is True
+    # a bad value given on the command line / by a sweep names the file and the key too
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(tmp_path / "default.toml", overrides={"knee.quadriceps_force_N": -1.0})
+    assert str(tmp_path / "default.toml") in str(info.value) and "knee.quadriceps_force_N" in str(info.value)
 
 
 def test_not_toml_and_missing_file(tmp_path):
