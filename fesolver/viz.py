@@ -2,7 +2,8 @@
 3D viewer and metric-versus-parameter curves (``fesolver render / compare / view / export-html``).
 
 Reads what :func:`fesolver.simulate.run_scenario` writes into a result folder (``foot.vtu``, ``knee.vtu``,
-``summary.json``); the numerics never import this module.
+``patellofemoral.vtu`` when the patellofemoral joint was solved, ``summary.json``); the numerics never import this
+module. Views and models the folder lacks are skipped.
 
 Views (one PNG each, :data:`VIEWS`)
 -----------------------------------
@@ -15,6 +16,11 @@ Views (one PNG each, :data:`VIEWS`)
 ``tibial_plateaus``
     The tibial cartilage (and menisci, when modelled) seen from above, contact pressure in MPa, the medial and
     lateral peaks marked.
+``patellofemoral_pressure``
+    Only when the folder holds ``patellofemoral.vtu`` (``knee.patellofemoral = true`` and a quadriceps force):
+    the articular face of the trochlear cartilage, the patellofemoral contact's slave surface (the patella,
+    its master, carries no contact fields), seen from the front with the patella removed, contact pressure in
+    MPa, the lateral and medial facet peaks marked (the numbers of ``summary.json`` ``patellofemoral.metrics``).
 ``foot_deformed``, ``knee_deformed``
     The deformed shape coloured by the displacement magnitude [mm] over the undeformed outline, the
     displacement scale stated in the title.
@@ -34,9 +40,10 @@ Region names
 ------------
 The VTU files carry a material index per cell, not the region names. The views find the fascia as the cells
 with a fibre stress (solid fascia) or the line cells with an axial stress (truss fascia), the plantar skin and
-the tibial plateaus as the contact slave surfaces (points with a finite ``contact_gap``), and medial as
-``y > 0`` (the model frames of :mod:`fesolver.models`). When the summary lists ``regions`` for a model (names
-in material-index order), those names are used instead.
+the tibial plateaus and the trochlear cartilage as the contact slave surfaces (points with a finite
+``contact_gap``), and medial as ``y > 0`` (the model frames of :mod:`fesolver.models`; the patellofemoral model
+is always a right knee's, its sulcus at ``y = 0``). When the summary lists ``regions`` for a model (names in
+material-index order), those names are used instead for the fascia and the plateaus.
 """
 
 from __future__ import annotations
@@ -55,14 +62,20 @@ import numpy as np
 
 from .errors import ModelError
 
-__all__ = ["ResultFolder", "RenderError", "NoDisplayError", "RenderedView", "VIEWS", "load_result", "offscreen",
-           "has_display", "render", "shared_limits", "compare", "metric_deltas", "view", "export_html",
-           "plot_metric_curves", "nice_scale"]
+__all__ = ["ResultFolder", "RenderError", "NoDisplayError", "RenderedView", "VIEWS", "VIEW_MODELS", "MODELS",
+           "load_result", "offscreen", "has_display", "render", "shared_limits", "compare", "metric_deltas", "view",
+           "export_html", "plot_metric_curves", "nice_scale"]
 
 log = logging.getLogger(__name__)
 
-#: the views :func:`render` draws, in order
-VIEWS = ("foot_von_mises", "plantar_pressure", "tibial_plateaus", "foot_deformed", "knee_deformed")
+#: the views :func:`render` draws, in order (each only when the result holds its model, :data:`VIEW_MODELS`)
+VIEWS = ("foot_von_mises", "plantar_pressure", "tibial_plateaus", "patellofemoral_pressure", "foot_deformed",
+         "knee_deformed")
+#: the model (``MODEL.vtu``) each view draws
+VIEW_MODELS = {"foot_von_mises": "foot", "plantar_pressure": "foot", "tibial_plateaus": "knee",
+               "patellofemoral_pressure": "patellofemoral", "foot_deformed": "foot", "knee_deformed": "knee"}
+#: the models a result folder can hold, in the order the HTML viewer lists them
+MODELS = ("foot", "knee", "patellofemoral")
 
 WINDOW = (1000, 700)
 BACKGROUND = "white"
@@ -124,7 +137,8 @@ def offscreen() -> str:
 # --------------------------------------------------------------------------------------------------------------
 @dataclass
 class ResultFolder:
-    """A result folder of ``fesolver run``: its summary and, read on demand, its ``foot`` / ``knee`` grids.
+    """A result folder of ``fesolver run``: its summary and, read on demand, its ``foot`` / ``knee`` /
+    ``patellofemoral`` grids.
 
     Attributes
     ----------
@@ -143,10 +157,19 @@ class ResultFolder:
         return str(self.summary.get("scenario") or self.path.name)
 
     def has(self, model: str) -> bool:
+        """Whether the folder holds ``model.vtu`` of this run (``"foot"``, ``"knee"`` or ``"patellofemoral"``).
+
+        A file of a model the summary says was skipped (``summary[model]["status"] == "skipped"``, e.g. a
+        ``patellofemoral.vtu`` left by an earlier run in the same folder before one with
+        ``knee.patellofemoral = false``) does not count.
+        """
+        if ((self.summary.get(model) or {}).get("status")) == "skipped":
+            return False
         return (self.path / f"{model}.vtu").is_file()
 
     def grid(self, model: str):
-        """``model.vtu`` (``"foot"`` or ``"knee"``) as a ``pyvista.UnstructuredGrid`` (points in mm)."""
+        """``model.vtu`` (``"foot"``, ``"knee"`` or ``"patellofemoral"``) as a ``pyvista.UnstructuredGrid``
+        (points in mm)."""
         if model not in self._grids:
             import pyvista as pv
 
@@ -171,12 +194,12 @@ def load_result(path) -> ResultFolder:
         raise RenderError(f"{p}: not a result folder (run `fesolver run SCENARIO.toml -o {p}` first)")
     s = p / "summary.json"
     summary = json.loads(s.read_text()) if s.is_file() else {}
-    if not any((p / f"{m}.vtu").is_file() for m in ("foot", "knee")):
+    if not any((p / f"{m}.vtu").is_file() for m in MODELS):
         found = sorted(x.name for x in p.glob("*.vtu"))[:4]
         hint = f" (found {', '.join(found)}: stance-phase series are not drawn yet)" if found else ""
         if summary.get("status") not in (None, "ok"):
             hint += f"; the run's status is {summary['status']!r}: see {p / 'report.md'}"
-        raise RenderError(f"{p}: no foot.vtu or knee.vtu{hint}")
+        raise RenderError(f"{p}: no foot.vtu, knee.vtu or patellofemoral.vtu{hint}")
     return ResultFolder(p, summary)
 
 
@@ -432,6 +455,40 @@ def _scene_plateaus(res: ResultFolder, limits: dict) -> Scene:
                  note="anterior up, medial left")
 
 
+def _scene_patellofemoral(res: ResultFolder, limits: dict) -> Scene:
+    """The trochlear cartilage's articular face (the patellofemoral contacts' slave surface: the contact fields
+    live on its nodes; the patellar cartilage is the master and carries none) seen from the front, the patella
+    removed: contact pressure [MPa], the lateral (``y <= 0``) and medial (``y >= 0``) facet peaks labelled. The
+    sulcus (``y = 0``) belongs to both facets' surfaces, as in the summary's per-facet peaks."""
+    grid = res.grid("patellofemoral")
+    if "contact_gap" not in grid.point_data:
+        raise RenderError(f"{res.path}/patellofemoral.vtu: no contact fields (contact_gap)")
+    face = _slave_surface(grid)
+    if face.n_cells == 0:
+        raise RenderError(f"{res.path}/patellofemoral.vtu: no trochlear contact surface (no finite contact_gap)")
+    p = np.asarray(face.point_data["contact_pressure"], dtype=float)
+    y = np.asarray(face.points[:, 1])
+    labels = []
+    for side, mask in (("lateral", y <= 0.0), ("medial", y >= 0.0)):
+        if mask.any():
+            ids = np.flatnonzero(mask)
+            i = ids[int(np.argmax(p[ids]))]
+            # a little in front of the face (+x, towards the camera)
+            labels.append((face.points[i] + np.array([1.0, 0.0, 0.0]), f"{side} facet peak {p[i]:.3g} MPa"))
+    layers = [Layer(face, p, "patellofemoral.contact_pressure", "patellofemoral contact pressure [MPa]",
+                    cmap=PRESSURE_CMAP)]
+    part = res.summary.get("patellofemoral") or {}
+    loading = part.get("loading") or {}
+    note = "trochlear cartilage, proximal up, lateral left, medial right; patella removed"
+    if isinstance(loading.get("flexion_deg"), (int, float)) and isinstance(loading.get("quadriceps_force_N"),
+                                                                           (int, float)):
+        note += f"; flexion {loading['flexion_deg']:.3g} deg, quadriceps {loading['quadriceps_force_N']:.4g} N"
+    if part.get("status") not in (None, "ok"):
+        note += f"; status {part['status']} (load factor {part.get('load_factor', '?')})"
+    return Scene("patellofemoral_pressure", f"{res.title}: patellofemoral contact pressure [MPa] on the trochlea",
+                 layers, labels, direction=(1.0, 0.0, 0.0), up=(0.0, 0.0, 1.0), zoom=1.0, parallel=True, note=note)
+
+
 def _scene_deformed(res: ResultFolder, model: str, limits: dict) -> Scene:
     grid = res.grid(model)
     solid = grid.extract_cells(_solid_cells(grid))
@@ -450,7 +507,9 @@ def _scene_deformed(res: ResultFolder, model: str, limits: dict) -> Scene:
 
 def _scene(res: ResultFolder, name: str, limits: dict) -> Scene | None:
     """The scene of view ``name``, or ``None`` when the result lacks its model."""
-    model = "knee" if name in ("tibial_plateaus", "knee_deformed") else "foot"
+    if name not in VIEW_MODELS:
+        raise ValueError(f"unknown view {name!r}; views: {', '.join(VIEWS)}")
+    model = VIEW_MODELS[name]
     if not res.has(model):
         return None
     if name == "foot_von_mises":
@@ -459,6 +518,8 @@ def _scene(res: ResultFolder, name: str, limits: dict) -> Scene | None:
         return _scene_plantar(res, limits)
     if name == "tibial_plateaus":
         return _scene_plateaus(res, limits)
+    if name == "patellofemoral_pressure":
+        return _scene_patellofemoral(res, limits)
     if name in ("foot_deformed", "knee_deformed"):
         return _scene_deformed(res, model, limits)
     raise ValueError(f"unknown view {name!r}; views: {', '.join(VIEWS)}")
@@ -740,7 +801,7 @@ def compare(a, b, outdir, views=VIEWS, size=(800, 600)) -> dict:
         sa, sb = _scene(ra, name, limits), _scene(rb, name, limits)
         if sa is None or sb is None:
             continue
-        model = "knee" if "knee" in name or "plateau" in name else "foot"
+        model = VIEW_MODELS[name]
         ia, _ = _plot_scene(sa, limits, size)
         ib, _ = _plot_scene(sb, limits, size)
         panels = [_header(ia, f"A: {ra.title} ({ra.path.name})"), _header(ib, f"B: {rb.title} ({rb.path.name})")]
@@ -868,8 +929,10 @@ def _html_model(res: ResultFolder, model: str) -> dict:
                        "data": _b64(np.where(np.isfinite(v), v, np.nan), np.float32)})
     centre = 0.5 * (pts.min(axis=0) + pts.max(axis=0))
     scale = nice_scale(float(np.linalg.norm(u, axis=1).max()), _diag(grid))
-    # initial view: the foot from the medial side, the knee from antero-medial above
-    direction = np.array([0.15, 1.0, 0.25]) if model == "foot" else np.array([1.0, 0.6, 0.45])
+    # initial view: the foot from the medial side, the knee from antero-medial above, the patellofemoral joint
+    # from antero-lateral above (the patella in front of the trochlea, the joint line seen from the side)
+    direction = {"foot": np.array([0.15, 1.0, 0.25]),
+                 "patellofemoral": np.array([0.8, -1.0, 0.45])}.get(model, np.array([1.0, 0.6, 0.45]))
     return {"name": model, "nPoints": int(len(pts)), "nTriangles": int(len(tri)),
             "points": _b64(pts - centre, np.float32), "displacement": _b64(u, np.float32),
             "triangles": _b64(tri, np.uint32), "regions": regions, "fields": fields,
@@ -897,16 +960,17 @@ def export_html(result, out=None) -> Path:
     """Write a standalone HTML 3D viewer of a result: one file, no server, no network, no JavaScript library
     (a small WebGL viewer written for fesolver, with a 2D-canvas fallback where WebGL is unavailable).
 
-    The page shows the foot and the knee (a model menu), each region's surface coloured by a chosen field
-    (von Mises, principal stresses, contact pressure, displacement, fibre stress and stretch), with a colour
-    bar, region visibility toggles (hide the soft tissue to see the bones and fascia) and the deformed shape at
+    The page shows the foot, the knee and, when solved, the patellofemoral joint (a model menu; those the folder
+    holds), each region's surface coloured by a chosen field (von Mises, principal stresses, contact pressure,
+    displacement, fibre stress and stretch), with a colour bar, region visibility toggles (hide the soft tissue
+    to see the bones and fascia, the patella to see the trochlea's contact pressure) and the deformed shape at
     an adjustable scale. Drag to rotate, wheel to zoom, shift-drag (or right-drag) to pan.
 
     Returns the file written (default ``RESULT/viewer.html``).
     """
     res = load_result(result)
     out = Path(out) if out is not None else res.path / "viewer.html"
-    models = [_html_model(res, m) for m in ("foot", "knee") if res.has(m)]
+    models = [_html_model(res, m) for m in MODELS if res.has(m)]
     payload = {"title": res.title, "models": models, "cmap": _colormap("viridis")}
     data = json.dumps(payload, separators=(",", ":")).replace("</", "<\\/")
     title = res.title.replace("&", "&amp;").replace("<", "&lt;")

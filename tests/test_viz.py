@@ -2,8 +2,10 @@
 range; shared limits span several results; the compare table's deltas are the summaries' differences; the HTML
 viewer renders the model in headless Chromium; metric curves; the CLI commands and their exit codes.
 
-Fast tests use small synthetic result folders written with meshio (the array names of ``fesolver run``); one
-slow test draws a real ``run_scenario`` result.
+Fast tests use small synthetic result folders written with meshio (the array names of ``fesolver run``) and one
+real coarse patellofemoral solve (a few seconds, written as ``fesolver run`` writes it); one slow test draws a
+real ``run_scenario`` result. Folders without ``patellofemoral.vtu`` (older results, ``knee.patellofemoral =
+false``) must draw exactly the views they drew before.
 """
 
 from __future__ import annotations
@@ -95,6 +97,47 @@ def _knee(factor: float, shift: float) -> meshio.Mesh:
     return meshio.Mesh(pts, [("hexahedron", cells)], point_data=pd, cell_data={"material": [mat]})
 
 
+#: synthetic patellofemoral facet peaks [MPa] at factor 1: lateral at (y, z) = (-12, 0), medial at (8, 5)
+PF_PEAKS = {"lateral": 3.0, "medial": 2.0}
+
+
+def _patellofemoral(factor: float, shift: float) -> meshio.Mesh:
+    """Regions in the order of the built model (femur, patella, trochlear_cartilage, patellar_cartilage), the
+    contact fields on the trochlear cartilage's anterior face (x = 0, the slave surface; the sulcus at y = 0):
+    a lateral (y < 0) and a medial (y > 0) pressure spot on grid nodes."""
+    blocks = [  # (x range, y range, z range, material, slave face at x = x1)
+        ((-6.0, -3.0), (-20.0, 16.0), (-15.0, 15.0), 0, False),
+        ((3.2, 6.2), (-18.0, 14.0), (-10.0, 10.0), 1, False),
+        ((-3.0, 0.0), (-20.0, 16.0), (-15.0, 15.0), 2, True),
+        ((0.2, 3.2), (-18.0, 14.0), (-10.0, 10.0), 3, False),
+    ]
+    pts, cells, mat, face = [], [], [], []
+    off = 0
+    for (x0, x1), (y0, y1), (z0, z1), m, slave in blocks:
+        p, h = _grid_cells(3, 10, 7, (x0, y0, z0 + shift), (x1, y1, z1 + shift), tets=False)
+        pts.append(p)
+        cells.append(h + off)
+        mat.append(np.full(len(h), m))
+        face.append(np.isclose(p[:, 0], x1) & slave)
+        off += len(p)
+    pts, cells, mat, face = np.vstack(pts), np.vstack(cells), np.concatenate(mat), np.concatenate(face)
+    x, y, z = pts.T
+    spot = {"lateral": (-12.0, shift), "medial": (8.0, 5.0 + shift)}
+    p = sum(factor * PF_PEAKS[s] * np.exp(-((y - cy) ** 2 + (z - cz) ** 2) / 30.0) for s, (cy, cz) in spot.items())
+    p = np.where(face, p, 0.0)
+    pd = {"displacement": factor * np.column_stack([-0.05 * (x + 6.0), 0 * z, 0 * z]),
+          "von_mises": factor * (0.1 + 0.02 * np.abs(y) / 20.0), "contact_pressure": p,
+          "contact_force_pressure": 0.9 * p, "contact_gap": np.where(face, 0.0, np.nan),
+          "node_id": np.arange(len(pts))}
+    return meshio.Mesh(pts, [("hexahedron", cells)], point_data=pd, cell_data={"material": [mat]})
+
+
+def _pf_peaks(mesh: meshio.Mesh) -> dict:
+    """Per facet, the largest contact pressure on the slave nodes (the sulcus y = 0 in both)."""
+    p, y, on = mesh.point_data["contact_pressure"], mesh.points[:, 1], np.isfinite(mesh.point_data["contact_gap"])
+    return {"lateral": float(p[on & (y <= 0)].max()), "medial": float(p[on & (y >= 0)].max())}
+
+
 def _summary(title: str, f: float) -> dict:
     return {
         "scenario": title, "status": "ok", "units": {"stress": "MPa"},
@@ -112,12 +155,27 @@ def _summary(title: str, f: float) -> dict:
     }
 
 
-def make_result(folder: Path, title: str = "synthetic A", factor: float = 1.0, knee_shift: float = 0.0) -> Path:
-    """A result folder like ``fesolver run`` writes: foot.vtu, knee.vtu, summary.json (small, synthetic)."""
+def make_result(folder: Path, title: str = "synthetic A", factor: float = 1.0, knee_shift: float = 0.0,
+                patellofemoral: bool = True) -> Path:
+    """A result folder like ``fesolver run`` writes: foot.vtu, knee.vtu, patellofemoral.vtu (unless
+    ``patellofemoral`` is false: then the summary says the joint was skipped, as with ``knee.patellofemoral =
+    false``), summary.json (small, synthetic)."""
     folder.mkdir(parents=True, exist_ok=True)
     _foot(factor).write(folder / "foot.vtu", file_format="vtu")
     _knee(factor, knee_shift).write(folder / "knee.vtu", file_format="vtu")
-    (folder / "summary.json").write_text(json.dumps(_summary(title, factor)))
+    summary = _summary(title, factor)
+    if patellofemoral:
+        pf = _patellofemoral(factor, knee_shift)
+        pf.write(folder / "patellofemoral.vtu", file_format="vtu")
+        peaks = _pf_peaks(pf)
+        summary["patellofemoral"] = {
+            "status": "ok", "load_factor": 1.0,
+            "loading": {"quadriceps_force_N": 300.0 * factor, "chain_flexion_deg": 45.0, "flexion_deg": 45.0},
+            "metrics": {s: {"peak_pressure_MPa": peaks[s], "contact_area_mm2": 80.0, "force_N": 100.0 * factor}
+                        for s in ("lateral", "medial")} | {"lateral_share": 0.5, "joint_reaction_N": 200.0 * factor}}
+    else:
+        summary["patellofemoral"] = {"status": "skipped", "reason": "knee.patellofemoral = false"}
+    (folder / "summary.json").write_text(json.dumps(summary))
     return folder
 
 
@@ -132,6 +190,26 @@ def results(tmp_path_factory):
 @pytest.fixture(scope="module")
 def rendered(results, tmp_path_factory):
     return viz.render(results["a"], tmp_path_factory.mktemp("png"), size=(500, 350))
+
+
+@pytest.fixture(scope="module")
+def pf_real(tmp_path_factory):
+    """The patellofemoral joint of the midstance scenario (coarse), solved and written as ``fesolver run`` does
+    (``simulate._solve``: ``patellofemoral.vtu`` and the summary's ``patellofemoral`` part); no foot or knee."""
+    from fesolver.chain import chain_loads
+    from fesolver.scenario import load_scenario
+    from fesolver.simulate import _jsonable, _solve, patellofemoral_metrics, patellofemoral_problem
+
+    out = tmp_path_factory.mktemp("pf_real")
+    sc = load_scenario(ROOT / "scenarios" / "midstance.toml", overrides={"mesh.level": "coarse"})
+    model, prob, info = patellofemoral_problem(sc, chain_loads(sc).knee)
+    assert model is not None, info
+    part = _solve("patellofemoral", model, prob, out, False, False, patellofemoral_metrics)
+    assert part["status"] == "ok"
+    part["loading"] = info
+    summary = {"scenario": sc.title, "status": "ok", "patellofemoral": part}
+    (out / "summary.json").write_text(json.dumps(summary, default=_jsonable))
+    return out
 
 
 def assert_not_blank(image, box=None):
@@ -168,7 +246,12 @@ def _expected_ranges(folder: Path) -> dict:
     hexes = knee.cells[0].data
     plateau_regions = np.unique(kmat[np.isfinite(kgap[hexes]).any(axis=1)])
     plateau_pts = np.unique(hexes[np.isin(kmat, plateau_regions)])
-    return {
+    out = {}
+    if (folder / "patellofemoral.vtu").is_file():
+        pf = meshio.read(folder / "patellofemoral.vtu")
+        out["patellofemoral.contact_pressure"] = _range(
+            pf.point_data["contact_pressure"][np.isfinite(pf.point_data["contact_gap"])])
+    return out | {
         "foot.von_mises": _range(foot.point_data["von_mises"][body_pts], positive=True),
         "foot.fascia_fibre_stress": _range(fs),
         "foot.plantar_pressure_kPa": _range(1e3 * foot.point_data["contact_pressure"][np.isfinite(gap)]),
@@ -206,6 +289,100 @@ def test_views_mark_the_peaks(results):
                                            f"lateral peak {p[y < 0].max():.3g} MPa"]
     deformed = viz._scene(res, "knee_deformed", {})
     assert "displacements x" in deformed.title or "true scale" in deformed.title
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the patellofemoral view
+# ----------------------------------------------------------------------------------------------------------------
+#: the views of a result without the patellofemoral joint, as drawn before the joint existed
+OLD_VIEWS = ("foot_von_mises", "plantar_pressure", "tibial_plateaus", "foot_deformed", "knee_deformed")
+
+
+def _facing(scene) -> float:
+    """Area-weighted mean of the drawn face's outward normals along the camera direction (1: seen face-on)."""
+    face = scene.layers[0].mesh.compute_cell_sizes(length=False, volume=False)
+    n = np.asarray(face.cell_normals)
+    a = np.asarray(face.cell_data["Area"])
+    d = np.asarray(scene.direction, dtype=float)
+    return float((a[:, None] * n).sum(axis=0) @ d / (a.sum() * np.linalg.norm(d)))
+
+
+def test_patellofemoral_view_draws_the_trochlear_contact_face(results):
+    """The drawn face is the contact's slave surface (the trochlear cartilage's anterior face, x = 0: 36 x
+    30 mm), seen face-on from the front; the facet labels carry the summary's per-facet peaks."""
+    res = viz.load_result(results["a"])
+    scene = viz._scene(res, "patellofemoral_pressure", {})
+    face = scene.layers[0].mesh
+    assert np.allclose(face.points[:, 0], 0.0)
+    assert face.area == pytest.approx(36.0 * 30.0)
+    assert _facing(scene) == pytest.approx(1.0)
+    m = json.loads((results["a"] / "summary.json").read_text())["patellofemoral"]["metrics"]
+    assert [t for _, t in scene.labels] == [f"lateral facet peak {m['lateral']['peak_pressure_MPa']:.3g} MPa",
+                                            f"medial facet peak {m['medial']['peak_pressure_MPa']:.3g} MPa"]
+    (lat, _), (med, _) = scene.labels
+    assert lat[1] == pytest.approx(-12.0) and med[1] == pytest.approx(8.0)
+    assert "[MPa]" in scene.title and "[MPa]" in scene.layers[0].title
+    assert "flexion 45 deg, quadriceps 300 N" in scene.note
+    # a joint that did not converge is drawn (its last converged state) and says so
+    res.summary = json.loads(json.dumps(res.summary)) | {
+        "patellofemoral": res.summary["patellofemoral"] | {"status": "not_converged", "load_factor": 0.4}}
+    assert "status not_converged (load factor 0.4)" in viz._scene(res, "patellofemoral_pressure", {}).note
+
+
+def test_patellofemoral_view_of_a_real_solve(pf_real, tmp_path):
+    """A folder with only ``patellofemoral.vtu`` opens; the view draws the trochlear face seen from the front,
+    colour limits from 0 to the summary's peak pressure, facet labels with the summary's facet peaks; the HTML
+    viewer packs the model with the summary's region names."""
+    summary = json.loads((pf_real / "summary.json").read_text())
+    m = summary["patellofemoral"]["metrics"]
+    peak = max(m["lateral"]["peak_pressure_MPa"], m["medial"]["peak_pressure_MPa"])
+    assert peak > 0.1
+    done = viz.render(pf_real, tmp_path / "png", size=(600, 420))
+    assert list(done) == ["patellofemoral_pressure"]
+    v = done["patellofemoral_pressure"]
+    assert v.file.is_file() and v.file.stat().st_size > 5000
+    assert_not_blank(v.file)
+    lo, hi = v.clims["patellofemoral.contact_pressure"]
+    assert lo == 0.0  # the face reaches beyond the contact patches
+    assert hi == pytest.approx(peak, rel=1e-6)
+    scene = viz._scene(viz.load_result(pf_real), "patellofemoral_pressure", {})
+    assert [t for _, t in scene.labels] == [f"lateral facet peak {m['lateral']['peak_pressure_MPa']:.3g} MPa",
+                                            f"medial facet peak {m['medial']['peak_pressure_MPa']:.3g} MPa"]
+    (lat, _), (med, _) = scene.labels
+    assert lat[1] < 0.0 < med[1], "lateral is -y, medial +y (the model's right knee)"
+    assert _facing(scene) > 0.6, "the camera must look at the articular face, not at its back"
+    f = viz.export_html(pf_real, tmp_path / "v.html")
+    (model,) = _payload(f.read_text())["models"]
+    assert model["name"] == "patellofemoral"
+    assert [r["name"] for r in model["regions"]] == summary["patellofemoral"]["regions"]
+    cp = next(fl for fl in model["fields"] if fl["key"] == "contact_pressure")
+    assert cp["max"] == pytest.approx(peak, rel=1e-6)
+
+
+def test_results_without_the_patellofemoral_joint_draw_the_old_views(results, tmp_path, capsys):
+    """``knee.patellofemoral = false`` (summary: skipped), a summary from before the joint existed and a stale
+    ``patellofemoral.vtu`` of an earlier run next to a summary saying skipped: the old views, the old HTML
+    models, no error."""
+    d = make_result(tmp_path / "no_pf", patellofemoral=False)
+    no_part = make_result(tmp_path / "old", patellofemoral=False)
+    s = json.loads((no_part / "summary.json").read_text())
+    del s["patellofemoral"]
+    (no_part / "summary.json").write_text(json.dumps(s))
+    stale = make_result(tmp_path / "stale", patellofemoral=False)
+    shutil.copy(results["a"] / "patellofemoral.vtu", stale / "patellofemoral.vtu")
+    for k, folder in enumerate((d, no_part, stale)):
+        out = tmp_path / f"png{k}"
+        done = viz.render(folder, out, size=(400, 300))
+        assert tuple(done) == OLD_VIEWS, folder.name
+        assert sorted(p.name for p in out.iterdir()) == sorted(f"{v}.png" for v in OLD_VIEWS)
+        html = viz.export_html(folder, tmp_path / f"v{k}.html")
+        assert [m["name"] for m in _payload(html.read_text())["models"]] == ["foot", "knee"]
+    assert main(["render", str(d), "-o", str(tmp_path / "cli")]) == 0
+    assert tuple(json.loads(capsys.readouterr().out)) == OLD_VIEWS
+    # compared with a result that has the joint: no patellofemoral picture, the others as before
+    out = viz.compare(results["a"], d, tmp_path / "cmp", views=["tibial_plateaus", "patellofemoral_pressure"],
+                      size=(300, 200))
+    assert list(out["views"]) == ["tibial_plateaus"]
 
 
 def test_region_names_from_the_summary_are_used(results, tmp_path):
@@ -284,7 +461,7 @@ def test_missing_result_is_an_input_error(tmp_path, capsys):
     with pytest.raises(viz.RenderError, match="not a result folder"):
         viz.load_result(tmp_path / "nope")
     assert main(["render", str(tmp_path), "-o", str(tmp_path / "png")]) == 2
-    assert "no foot.vtu or knee.vtu" in capsys.readouterr().err
+    assert "no foot.vtu, knee.vtu or patellofemoral.vtu" in capsys.readouterr().err
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -312,6 +489,32 @@ def test_compare_table_deltas_are_the_summaries_differences(results, tmp_path):
         if r["delta_pct"] is not None:
             assert float(cols[4].rstrip(" %")) == pytest.approx(r["delta_pct"], rel=2e-3, abs=1e-9)
     assert_not_blank(out["metrics_png"])
+
+
+def test_compare_diffs_the_patellofemoral_view_on_shared_limits(results, tmp_path):
+    """Both results have the joint: A and B on limits spanning both, B - A where the meshes match (a, b), none
+    where they differ (a, c: the joint shifted)."""
+    from PIL import Image
+
+    lim = viz.shared_limits([results["a"], results["b"]], ["patellofemoral_pressure"])
+    ea, eb = _expected_ranges(results["a"]), _expected_ranges(results["b"])
+    key = "patellofemoral.contact_pressure"
+    assert lim[key] == pytest.approx((min(ea[key][0], eb[key][0]), max(ea[key][1], eb[key][1])))
+    assert lim[key][1] == pytest.approx(1.3 * max(PF_PEAKS.values()), rel=1e-5)
+    done = viz.render(results["a"], tmp_path / "png", limits=lim, views=["patellofemoral_pressure"], size=(400, 300))
+    assert done["patellofemoral_pressure"].clims[key] == pytest.approx(lim[key])
+    out = viz.compare(results["a"], results["b"], tmp_path / "ab", views=["patellofemoral_pressure"], size=(400, 300))
+    assert Image.open(out["views"]["patellofemoral_pressure"]).width == 3 * 400
+    assert_not_blank(out["views"]["patellofemoral_pressure"])
+    res_a, res_b = viz.load_result(results["a"]), viz.load_result(results["b"])
+    scene, _ = viz._difference_scene(viz._scene(res_a, "patellofemoral_pressure", {}),
+                                     viz._scene(res_b, "patellofemoral_pressure", {}))
+    pa = meshio.read(results["a"] / "patellofemoral.vtu").point_data["contact_pressure"]
+    pb = meshio.read(results["b"] / "patellofemoral.vtu").point_data["contact_pressure"]
+    m = np.abs(pb - pa).max()
+    assert scene.layers[-1].field_range() == pytest.approx((-m, m))
+    out = viz.compare(results["a"], results["c"], tmp_path / "ac", views=["patellofemoral_pressure"], size=(400, 300))
+    assert Image.open(out["views"]["patellofemoral_pressure"]).width == 2 * 400
 
 
 def test_compare_shows_a_difference_map_only_where_meshes_match(results, tmp_path):
@@ -354,7 +557,12 @@ def test_export_html_is_standalone(results, tmp_path):
     assert foot["nTriangles"] == sum(r["count"] for r in foot["regions"]) > 0
     vm = next(fl for fl in foot["fields"] if fl["key"] == "von_mises")
     assert vm["max"] == pytest.approx(meshio.read(results["a"] / "foot.vtu").point_data["von_mises"].max(), rel=1e-6)
-    assert [m["name"] for m in data["models"]] == ["foot", "knee"]
+    assert [m["name"] for m in data["models"]] == ["foot", "knee", "patellofemoral"]
+    pf = data["models"][2]
+    assert pf["nTriangles"] == sum(r["count"] for r in pf["regions"]) > 0 and len(pf["regions"]) == 4
+    cp = next(fl for fl in pf["fields"] if fl["key"] == "contact_pressure")
+    m = json.loads((results["a"] / "summary.json").read_text())["patellofemoral"]["metrics"]
+    assert cp["max"] == pytest.approx(max(m[s]["peak_pressure_MPa"] for s in ("lateral", "medial")), rel=1e-6)
 
 
 def _chromium() -> str | None:
@@ -451,7 +659,9 @@ def test_render_a_real_standing_result(tmp_path):
                                          overrides={"mesh.level": "coarse"}), out)
     assert summary["status"] == "ok"
     done = viz.render(out, tmp_path / "png", size=(600, 420))
-    assert set(done) == set(viz.VIEWS)
+    pf = (out / "patellofemoral.vtu").is_file()  # standing: no quadriceps force, the joint is skipped
+    assert pf == (summary["patellofemoral"]["status"] != "skipped")
+    assert set(done) == set(viz.VIEWS) - (set() if pf else {"patellofemoral_pressure"})
     foot, knee = meshio.read(out / "foot.vtu"), meshio.read(out / "knee.vtu")
     for v in done.values():
         assert_not_blank(v.file)
@@ -466,5 +676,10 @@ def test_render_a_real_standing_result(tmp_path):
     assert done["tibial_plateaus"].clims["knee.contact_pressure"][1] == pytest.approx(top)
     assert done["knee_deformed"].clims["knee.displacement"] == pytest.approx(
         _range(np.linalg.norm(knee.point_data["displacement"], axis=1)))
+    if pf:
+        m = summary["patellofemoral"]["metrics"]
+        assert done["patellofemoral_pressure"].clims["patellofemoral.contact_pressure"][1] == pytest.approx(
+            max(m[s]["peak_pressure_MPa"] for s in ("lateral", "medial")))
     html = viz.export_html(out)
-    assert [m["name"] for m in _payload(html.read_text())["models"]] == ["foot", "knee"]
+    assert [m["name"] for m in _payload(html.read_text())["models"]] == ["foot", "knee"] + (["patellofemoral"] if pf
+                                                                                          else [])
