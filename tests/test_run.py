@@ -30,8 +30,9 @@ SHIPPED = ["standing", "midstance", "overpronation", "supination", "antalgic_kne
 INSOLE = {"overpronation_medial_post", "flat_foot_arch_support", "lateral_wedge"}
 #: wedged inserts not yet seen to converge. The lateral wedge solves since the foot-insert contact went to
 #: integration points (coarse: 73 load steps, 677 Newton iterations, 1979 s for the foot sharing the machine;
-#: docs/models.md "Foot on an insert", history items 10-11); the medial post had reached load factor 0.78 after
-#: 24 minutes with them and was not seen to finish: a known failure until it does
+#: docs/models.md "Foot on an insert", history items 10-11); the medial post stops at load factor 0.782 with them
+#: (61 load steps, 618 Newton iterations, 1568 s; the last attempt reached a relative residual of 1.03e-4 against
+#: the tolerance 1e-4, then diverged): a known failure until it finishes
 _WEDGE_XFAIL = pytest.mark.xfail(strict=True, reason="the medial post is not yet seen to converge (issue 6 note)")
 WEDGES = {"overpronation_medial_post"}
 RUNS: dict = {}
