@@ -111,6 +111,31 @@ def test_shipped_scenario(tmp_path_factory, name):
     assert set(headline(s)) >= {"plantar fascia tension [N]", "peak heel pressure [kPa]", "medial share (contact) [-]"}
 
 
+def test_bare_foot_on_tilted_ground_starts_with_a_small_step():
+    """On tilted or pitched bare ground the foot first touches the plane at one node: its first load step is
+    FIRST_STEP_ON_A_POINT (the scenario's when smaller); level ground and inserts keep the scenario's."""
+    from fesolver.chain import chain_loads
+    from fesolver.simulate import FIRST_STEP_ON_A_POINT, build_foot_models, foot_problem
+
+    def first_step(name, **overrides):
+        sc = load_scenario(SCENARIOS / f"{name}.toml", overrides=overrides)
+        fl = chain_loads(sc).foot
+        foot, insole = build_foot_models(sc)
+        _, prob = foot_problem(sc, fl, foot, insole)
+        return prob.newton.initial_step, sc["solver.initial_step"], fl
+
+    step, default, fl = first_step("overpronation")
+    assert fl.ground_tilt_deg != 0.0 and step == FIRST_STEP_ON_A_POINT < default
+    step, default, fl = first_step("antalgic_heel")
+    assert fl.foot_pitch_deg != 0.0 and step == FIRST_STEP_ON_A_POINT
+    step, _, _ = first_step("overpronation", **{"solver.initial_step": 0.001, "solver.min_step": 1e-5})
+    assert step == 0.001
+    step, default, fl = first_step("standing")
+    assert fl.ground_tilt_deg == fl.foot_pitch_deg == 0.0 and step == default
+    step, default, fl = first_step("lateral_wedge")
+    assert fl.ground_tilt_deg != 0.0 and step == default
+
+
 def test_pronation_raises_tibial_internal_rotation(tmp_path_factory):
     """Overpronation (8 deg eversion) against the neutral foot at midstance: more tibial internal rotation
     (chain coupling) and a lower medial knee share (chain KAM change, carried by the knee solve)."""
