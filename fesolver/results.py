@@ -293,9 +293,11 @@ class Result:
         return out
 
     def _add_contact(self, point_data) -> None:
-        """``contact_pressure`` [MPa] (0 off the contact surfaces) and ``contact_gap`` [mm] (NaN off them).
+        """``contact_pressure`` [MPa] (0 off the contact surfaces), ``contact_force_pressure`` [MPa] (normal
+        contact force over the node's tributary area; the same as ``contact_pressure`` for rigid surfaces) and
+        ``contact_gap`` [mm] (NaN off them).
 
-        A node on several contact surfaces shows the largest pressure and the smallest gap.
+        A node on several contact surfaces shows the largest pressures and the smallest gap.
         """
         nn = self.mesh.n_nodes
         p = np.zeros(nn)
