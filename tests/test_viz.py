@@ -72,21 +72,29 @@ def _foot(factor: float) -> meshio.Mesh:
     return meshio.Mesh(pts, [("tetra", tets)], point_data=pd, cell_data=cd)
 
 
+def _stack_blocks(blocks):
+    """Hex grids ``(n, lo, hi, material, axis)`` stacked into one mesh: ``(points, hexes, material per cell,
+    flag per point)``, the flag marking each block's face at ``hi[axis]`` (none when ``axis`` is None)."""
+    pts, cells, mat, flag = [], [], [], []
+    off = 0
+    for n, lo, hi, m, axis in blocks:
+        p, h = _grid_cells(*n, lo, hi, tets=False)
+        pts.append(p)
+        cells.append(h + off)
+        mat.append(np.full(len(h), m))
+        flag.append(np.isclose(p[:, axis], hi[axis]) if axis is not None else np.zeros(len(p), dtype=bool))
+        off += len(p)
+    return np.vstack(pts), np.vstack(cells), np.concatenate(mat), np.concatenate(flag)
+
+
 def _knee(factor: float, shift: float) -> meshio.Mesh:
     blocks = [  # (y range, z range, material, tibial top in contact)
         ((2.0, 40.0), (1.0, 4.0), 0, False), ((2.0, 40.0), (-2.5, 0.0), 1, True),
         ((-40.0, -2.0), (1.0, 4.0), 2, False), ((-40.0, -2.0), (-2.5, 0.0), 3, True),
     ]
-    pts, cells, mat, top = [], [], [], []
-    off = 0
-    for (y0, y1), (z0, z1), m, tib in blocks:
-        p, h = _grid_cells(7, 7, 3, (-20.0 + shift, y0, z0), (20.0 + shift, y1, z1), tets=False)
-        pts.append(p)
-        cells.append(h + off)
-        mat.append(np.full(len(h), m))
-        top.append(np.isclose(p[:, 2], z1) & tib)
-        off += len(p)
-    pts, cells, mat, top = np.vstack(pts), np.vstack(cells), np.concatenate(mat), np.concatenate(top)
+    pts, cells, mat, top = _stack_blocks(
+        [((7, 7, 3), (-20.0 + shift, y0, z0), (20.0 + shift, y1, z1), m, 2 if tib else None)
+         for (y0, y1), (z0, z1), m, tib in blocks])
     x, y, z = pts.T
     centre = np.where(y > 0, 20.0, -20.0)
     peak = np.where(y > 0, 4.0, 5.0) * factor
@@ -111,16 +119,9 @@ def _patellofemoral(factor: float, shift: float) -> meshio.Mesh:
         ((-3.0, 0.0), (-20.0, 16.0), (-15.0, 15.0), 2, True),
         ((0.2, 3.2), (-18.0, 14.0), (-10.0, 10.0), 3, False),
     ]
-    pts, cells, mat, face = [], [], [], []
-    off = 0
-    for (x0, x1), (y0, y1), (z0, z1), m, slave in blocks:
-        p, h = _grid_cells(3, 10, 7, (x0, y0, z0 + shift), (x1, y1, z1 + shift), tets=False)
-        pts.append(p)
-        cells.append(h + off)
-        mat.append(np.full(len(h), m))
-        face.append(np.isclose(p[:, 0], x1) & slave)
-        off += len(p)
-    pts, cells, mat, face = np.vstack(pts), np.vstack(cells), np.concatenate(mat), np.concatenate(face)
+    pts, cells, mat, face = _stack_blocks(
+        [((3, 10, 7), (x0, y0, z0 + shift), (x1, y1, z1 + shift), m, 0 if slave else None)
+         for (x0, x1), (y0, y1), (z0, z1), m, slave in blocks])
     x, y, z = pts.T
     spot = {"lateral": (-12.0, shift), "medial": (8.0, 5.0 + shift)}
     p = sum(factor * PF_PEAKS[s] * np.exp(-((y - cy) ** 2 + (z - cz) ** 2) / 30.0) for s, (cy, cz) in spot.items())
