@@ -508,7 +508,10 @@ def _solve(name: str, model, prob, outdir: Path, steps: bool, progress: bool, me
         out["regions"] = list(res.regions)  # names of the VTU's `material` indices
         out["metrics"] = metrics_fn(model, res)
         its = [r.iterations for r in res.steps]
-        out["solver"] = {"steps": len(its), "newton_iterations": int(sum(its)), "per_step": its}
+        out["solver"] = {"steps": len(its), "newton_iterations": int(sum(its)), "per_step": its,
+                         "failed_attempts": int(sum(r.failed_attempts for r in res.steps)),
+                         "failed_iterations": int(sum(r.failed_iterations for r in res.steps)),
+                         "failed_seconds": round(float(sum(r.failed_seconds for r in res.steps)), 2)}
     return out
 
 
@@ -581,6 +584,14 @@ def run_scenario(scenario, outdir, progress: bool = False) -> dict:
     rep = report(summary)
     atomic_write(outdir / "report.md", lambda p: Path(p).write_text(rep))
     return summary
+
+
+def _failed_attempts(sol: dict) -> str:
+    n = sol.get("failed_attempts", 0)
+    if not n:
+        return ""
+    return (f" (of which {n} cut-back attempt{'s' if n > 1 else ''}: {sol['failed_iterations']} iterations, "
+            f"{sol['failed_seconds']:.1f} s)")
 
 
 def _add_ratios(part: dict, bw: float) -> None:
@@ -694,7 +705,7 @@ def report(summary: dict) -> str:
                 sol = p.get("solver", {})
                 lines.append(f"| {part} solve | {p['status']}, {sol.get('steps', 0)} load steps, "
                              f"{sol.get('newton_iterations', 0)} Newton iterations, {p['dofs']} DOFs, "
-                             f"{p['seconds']:.1f} s |")
+                             f"{p['seconds']:.1f} s{_failed_attempts(sol)} |")
                 if p.get("message"):
                     lines.append(f"| {part} message | {p['message']} |")
         lines.append("")

@@ -86,3 +86,25 @@ def test_step_with_nothing_to_do_converges_at_round_off():
     u, records = solve_newton(system, opts, LinearSolverOptions(method="scipy"))
     assert [round(r.t, 6) for r in records] == [0.25, 0.5, 0.75, 1.0]
     assert np.allclose(u[:2], [1.0, 0.5], atol=1e-10)
+
+
+def test_failed_attempts_are_counted_on_the_step_that_follows():
+    """An attempt that fails (here: the system reports an inverted element at its third evaluation, after two
+    linear solves) is cut back; the step that then converges records the failed attempt, its linear solves and
+    its time, so that the cost of step control shows in the solver statistics."""
+
+    class InvertsOnce(Softening):
+        def internal(self, u, want_tangent):
+            self.calls[want_tangent] += 1
+            ok = sum(self.calls.values()) != 3
+            return u ** 3 + u, sp.diags(3.0 * u ** 2 + 1.0, format="csr") if want_tangent else None, ok
+
+    system = InvertsOnce([1.0, 0.4])
+    opts = NewtonOptions(initial_step=1.0, max_step=0.5, rtol_residual=1e-12, line_search=False)
+    u, records = solve_newton(system, opts, LinearSolverOptions(method="scipy"))
+    assert np.allclose(u[:2] ** 3 + u[:2], [1.0, 0.4], atol=1e-12)
+    assert [round(r.t, 6) for r in records] == [0.5, 1.0]
+    first, second = records
+    assert (first.failed_attempts, first.failed_iterations) == (1, 2)
+    assert first.failed_seconds > 0.0
+    assert (second.failed_attempts, second.failed_iterations, second.failed_seconds) == (0, 0, 0.0)

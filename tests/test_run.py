@@ -108,6 +108,12 @@ def test_shipped_scenario(tmp_path_factory, name):
     assert any("contact_pressure" in k for k in m.point_data)
     report = (out / "report.md").read_text()
     assert "plantar fascia tension [N]" in report and "medial tibial cartilage peak pressure [MPa]" in report
+    # solver statistics: converged steps and the attempts that step control cut back
+    for part in (foot, knee):
+        sol = part["solver"]
+        assert sol["newton_iterations"] == sum(sol["per_step"]) and sol["steps"] == len(sol["per_step"])
+        assert sol["failed_attempts"] >= 0 and sol["failed_iterations"] >= 0
+        assert ("cut-back attempt" in report) >= (sol["failed_attempts"] > 0)
     assert set(headline(s)) >= {"plantar fascia tension [N]", "peak heel pressure [kPa]", "medial share (contact) [-]"}
 
 

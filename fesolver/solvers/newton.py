@@ -94,6 +94,11 @@ class StepRecord:
     seconds: float = 0.0
     #: augmented-Lagrangian (Uzawa) multiplier updates in this step (contact)
     augmentations: int = 0
+    #: attempts at this step that failed and were cut back before it converged, with their Newton iterations
+    #: (linear solves) and wall time [s]: the cost of step control, not counted in ``iterations``/``seconds``
+    failed_attempts: int = 0
+    failed_iterations: int = 0
+    failed_seconds: float = 0.0
 
 
 class ConvergenceError(SolverError):
@@ -148,6 +153,7 @@ def solve_newton(system, options: NewtonOptions | None = None, linear: LinearSol
         bar = tqdm(total=1.0, unit="load", bar_format="{l_bar}{bar}| t={n:.3f}/1 [{elapsed}<{remaining}]")
     last_failure = ""
     du_last, dt_last = None, None
+    failed = [0, 0, 0.0]  # attempts, iterations, seconds spent on failed attempts since the last accepted step
     try:
         pending_commit = False
         while t < 1.0 - 1e-12:
@@ -164,8 +170,11 @@ def solve_newton(system, options: NewtonOptions | None = None, linear: LinearSol
             guess = None if du_last is None else du_last[free] * (dt / dt_last)
             ok, rec, u_new, why = _step(system, u, t_new, dt, free, fixed, near_null, opts, lin, guess, block)
             if not ok and guess is not None:
+                _count_failure(failed, rec)
                 ok, rec, u_new, why = _step(system, u, t_new, dt, free, fixed, near_null, opts, lin, None, block)
             if ok:
+                rec.failed_attempts, rec.failed_iterations, rec.failed_seconds = failed
+                failed = [0, 0, 0.0]
                 du_last, dt_last = u_new - u, dt
                 t = t_new
                 u = u_new
@@ -180,6 +189,7 @@ def solve_newton(system, options: NewtonOptions | None = None, linear: LinearSol
                 if rec.iterations <= opts.easy_iterations * (1 + rec.augmentations):
                     dt = min(dt * opts.growth, opts.max_step)
                 continue
+            _count_failure(failed, rec)
             last_failure = why
             log.info("step to t=%.4g failed (%s); cutting back", t_new, why)
             dt *= opts.cutback
@@ -197,8 +207,22 @@ def solve_newton(system, options: NewtonOptions | None = None, linear: LinearSol
     return u, records
 
 
+def _count_failure(failed: list, rec: StepRecord) -> None:
+    failed[0] += 1
+    failed[1] += len(rec.energies)  # the attempt's linear solves
+    failed[2] += rec.seconds
+
+
 def _step(system, u_prev, t, dt, free, fixed, near_null, opts, lin, guess=None, block=1):
+    """One load step from ``u_prev`` to load factor ``t``: ``(ok, record, u, why)``; the record's ``seconds``
+    is the attempt's wall time, converged or not."""
     t0 = time.perf_counter()
+    ok, rec, u, why = _iterate(system, u_prev, t, dt, free, fixed, near_null, opts, lin, guess, block)
+    rec.seconds = time.perf_counter() - t0
+    return ok, rec, u, why
+
+
+def _iterate(system, u_prev, t, dt, free, fixed, near_null, opts, lin, guess=None, block=1):
     u = u_prev.copy()
     if guess is not None:
         u[free] += guess
@@ -281,7 +305,6 @@ def _step(system, u_prev, t, dt, free, fixed, near_null, opts, lin, guess=None, 
             return False, rec, u, (f"residual norm grew from {rec.residuals[r0]:.3g} to {rec.residuals[-1]:.3g}"
                                    f" (relative) by iteration {it}")
     rec.iterations = it - 1 - rec.augmentations  # linear solves
-    rec.seconds = time.perf_counter() - t0
     return True, rec, u, ""
 
 
