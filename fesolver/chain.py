@@ -144,6 +144,14 @@ COEFFICIENTS: dict[str, Coefficient] = {
     "achilles_fraction_midstance": _c(1.0, "-", 0.0, 3.0, _ASSUME, _U, "CoP ahead of the ankle"),
     "achilles_fraction_push_off": _c(2.3, "-", 0.0, 3.0, "peak Achilles force in walking ~2.5 BW (in vivo "
                                      "estimates, from memory) / push-off GRF 1.1 BW", _U, ""),
+    "achilles_moment_arm_fraction": _c(0.19, "-", 0.1, 0.35, "Maganaris, Baltzopoulos, Sargeant 2000, Eur J Appl "
+                                       "Physiol 83:363 (in vivo Achilles moment arm about the tibio-talar centre of "
+                                       "rotation, 43-56 mm at rest, 22-27 % more in maximal contraction; Manal et "
+                                       "al. 2013, Physiol Rep 1:e00139: 35-38 mm; abstracts read at "
+                                       "https://pmc.ncbi.nlm.nih.gov/articles/PMC3871454): 50 mm over a 260 mm foot",
+                                       _V, "Achilles moment arm about the ankle, fraction of foot length: turns a "
+                                       "forward shift of the centre of pressure into the Achilles force that "
+                                       "makes it"),
     "achilles_tilt_deg": _c(10.0, "deg", 0.0, 30.0, _ASSUME, _U, "Achilles line of pull leans posteriorly from "
                             "the foot's z axis"),
     # --- foot posture -> tibia
@@ -461,6 +469,14 @@ def chain_loads(scenario, instant: str | None = None, *, phase: float | None = N
     else:
         frac, an = pi("achilles_fraction")
         fa, how = frac * fz, "achilles_fraction[instant] x ground force"
+        if cop_fwd != 0.0:
+            # moving the centre of pressure forward by cop_fwd x L adds the ankle moment fz cop_fwd L, which the
+            # triceps surae supplies through the Achilles moment arm (fraction of L): the foot's solve then puts
+            # its ground reaction further forward (the centre of pressure is not prescribed in the solve)
+            arm = _coef(scenario, "achilles_moment_arm_fraction")
+            fa += fz * cop_fwd / arm
+            how += " + ground force x heel-pain forward shift / achilles_moment_arm_fraction"
+            an = an + ["heel_pain_cop_forward", "achilles_moment_arm_fraction"]
     note("achilles_force_N", fa, "N", how, an)
 
     # vectors in the foot frame: the ground frame is rotated by pitch about y and by tilt about x

@@ -81,6 +81,31 @@ def test_heel_pain():
     assert o.foot.heel_load_factor == pytest.approx(1.119)
 
 
+def test_heel_pain_moves_the_centre_of_pressure_forward_through_the_achilles():
+    """The forward CoP shift d of a painful heel is made by the plantarflexors: the Achilles force grows by
+    Fz d / arm, so that the ankle moment grows by Fz d L; the other leg and an Achilles override are unchanged."""
+    inst = {"instant": "loading_response"}
+    base = chain_loads(scn(gait=inst))
+    arm = COEFFICIENTS["achilles_moment_arm_fraction"].value
+    for sev in (0.5, 1.0):
+        c = chain_loads(scn(gait=inst, antalgic={"painful_joint": "heel", "severity": sev}))
+        d = sev * COEFFICIENTS["heel_pain_cop_forward"].value
+        fz = c.foot.ground_force_N
+        assert c.foot.centre_of_pressure[0] == pytest.approx(base.foot.centre_of_pressure[0] + d)
+        frac = COEFFICIENTS["achilles_fraction_loading_response"].value
+        assert c.foot.achilles_force_N == pytest.approx(frac * fz + fz * d / arm)
+        # the extra ankle moment about the talar dome is the ground force times the shift
+        L = 260.0
+        assert (c.foot.achilles_force_N - frac * fz) * arm * L == pytest.approx(fz * d * L)
+        src = next(t["sources"] for t in c.to_dict()["trace"] if t["quantity"] == "achilles_force_N")
+        assert "heel_pain_cop_forward:" in src and "achilles_moment_arm_fraction:" in src
+    other = chain_loads(scn(gait=inst, antalgic={"painful_joint": "heel", "painful_side": "other"}))
+    assert other.foot.achilles_force_N == pytest.approx(
+        COEFFICIENTS["achilles_fraction_loading_response"].value * other.foot.ground_force_N)
+    fixed = chain_loads(scn(gait=inst, antalgic={"painful_joint": "heel"}, muscles={"achilles_force_N": 150.0}))
+    assert fixed.foot.achilles_force_N == 150.0
+
+
 def test_scenario_overrides_win():
     c = chain_loads(scn(knee={"compressive_force_N": 1000.0, "medial_share": 0.5, "flexion_deg": 30.0,
                               "tibial_rotation_deg": 4.0}, muscles={"achilles_force_N": 321.0},

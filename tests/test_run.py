@@ -269,6 +269,27 @@ def test_antalgic_knee_pain_unloads_the_painful_knee_and_loads_the_other(tmp_pat
     assert peak(painful) < peak(free) < peak(other)
 
 
+def test_heel_pain_offloads_the_heel(tmp_path_factory):
+    """Loading response with plantar heel pain against the pain-free foot: the chain's forward shift of the
+    centre of pressure is made by more Achilles force (not prescribed in the solve); the solved foot then puts
+    its ground reaction further forward and the heel's peak pressure falls (Sullivan et al. 2015: heel-pain
+    patients offload the heel). The solve moves the centre of pressure by less than the chain's shift: the talar
+    dome, held horizontally, takes part of the added ankle moment (docs/validation.md, "Heel pain")."""
+    free, _ = solved(tmp_path_factory, "antalgic_heel", **{"antalgic.painful_joint": "none", "output.models": "foot"})
+    pain, _ = solved(tmp_path_factory, "antalgic_heel")
+    f0, f1 = free["foot"]["metrics"], pain["foot"]["metrics"]
+    x0, x1 = f0["plantar"]["centre_of_pressure_mm"][0], f1["plantar"]["centre_of_pressure_mm"][0]
+    h0, h1 = f0["plantar"]["peak_heel_pressure_kPa"], f1["plantar"]["peak_heel_pressure_kPa"]
+    a0, a1 = free["chain"]["foot"]["achilles_force_N"], pain["chain"]["foot"]["achilles_force_N"]
+    shift = (pain["chain"]["foot"]["centre_of_pressure"][0] - free["chain"]["foot"]["centre_of_pressure"][0]) * 260.0
+    print(f"\nheel pain: Achilles {a0:.0f} -> {a1:.0f} N, centre of pressure x {x0:.1f} -> {x1:.1f} mm (chain: "
+          f"+{shift:.1f} mm), heel peak {h0:.0f} -> {h1:.0f} kPa, fascia tension "
+          f"{f0['fascia']['total_tension_N']:.1f} -> {f1['fascia']['total_tension_N']:.1f} N")
+    assert a1 > a0
+    assert 0.0 < x1 - x0 < shift
+    assert h1 < h0
+
+
 PF_LABELS = {"quadriceps force [N]", "patellofemoral joint reaction [N]",
              "lateral patellofemoral facet peak pressure [MPa]", "medial patellofemoral facet peak pressure [MPa]",
              "lateral patellofemoral contact area [mm^2]", "medial patellofemoral contact area [mm^2]",
