@@ -636,6 +636,7 @@ HEADLINE = (
     ("peak plantar pressure", ("foot", "metrics", "plantar", "peak_pressure_kPa"), "kPa"),
     ("peak heel pressure", ("foot", "metrics", "plantar", "peak_heel_pressure_kPa"), "kPa"),
     ("plantar contact area", ("foot", "metrics", "plantar", "contact_area_mm2"), "mm^2"),
+    ("plantar centre of pressure x (foot frame)", ("foot", "metrics", "plantar", "centre_of_pressure_mm", 0), "mm"),
     ("heel-pad peak von Mises", ("foot", "metrics", "heel_pad_peak_von_mises_MPa"), "MPa"),
     ("knee compressive force", ("chain", "knee", "compressive_force_N"), "N"),
     ("medial tibial cartilage peak pressure", ("knee", "metrics", "medial", "peak_pressure_MPa"), "MPa"),
@@ -663,8 +664,11 @@ def headline(run: dict) -> dict:
     out = {}
     for label, path, unit in HEADLINE:
         v = run
-        for k in path:
-            v = v.get(k) if isinstance(v, dict) else None
+        for k in path:  # keys of dicts, or an index into a list (a vector's component)
+            if isinstance(k, int):
+                v = v[k] if isinstance(v, list) and k < len(v) else None
+            else:
+                v = v.get(k) if isinstance(v, dict) else None
         if isinstance(v, (int, float)):
             out[f"{label} [{unit}]"] = float(v)
     return out
