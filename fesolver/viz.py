@@ -385,14 +385,18 @@ def _contact_name(res: ResultFolder) -> str:
     return str(plantar.get("contact", "ground"))
 
 
+def _pressure_key(surf) -> str:
+    """The contact-pressure field of the summaries' peaks: force per tributary area (``contact_force_pressure``);
+    results written before it existed carry only the nodal pressure."""
+    return "contact_force_pressure" if "contact_force_pressure" in surf.point_data else "contact_pressure"
+
+
 def _scene_plantar(res: ResultFolder, limits: dict) -> Scene:
     grid = res.grid("foot")
     skin = _slave_surface(grid)
     if skin.n_cells == 0:
         raise RenderError(f"{res.path}/foot.vtu: no plantar contact surface (no finite contact_gap)")
-    # force per tributary area, the summary's plantar-pressure definition (older results: the nodal pressure)
-    key = "contact_force_pressure" if "contact_force_pressure" in skin.point_data else "contact_pressure"
-    p = 1e3 * np.asarray(skin.point_data[key], dtype=float)  # MPa -> kPa
+    p = 1e3 * np.asarray(skin.point_data[_pressure_key(skin)], dtype=float)  # MPa -> kPa
     i = int(np.argmax(p))
     layers = [Layer(skin, p, "foot.plantar_pressure_kPa", "plantar pressure [kPa]", cmap=PRESSURE_CMAP)]
     # the label sits a little below the sole so that it is in front seen from below
@@ -441,7 +445,7 @@ def _scene_plateaus(res: ResultFolder, limits: dict) -> Scene:
         raise RenderError(f"{res.path}/knee.vtu: no tibial plateau (no contact slave surface)")
     sub = grid.extract_cells(cells)
     surf = _surface(sub).triangulate()
-    p = np.asarray(surf.point_data["contact_pressure"], dtype=float)
+    p = np.asarray(surf.point_data[_pressure_key(surf)], dtype=float)
     med = _medial_mask(res, surf, grid)
     labels = []
     for side, mask in (("medial", med), ("lateral", ~med)):
@@ -466,7 +470,7 @@ def _scene_patellofemoral(res: ResultFolder, limits: dict) -> Scene:
     face = _slave_surface(grid)
     if face.n_cells == 0:
         raise RenderError(f"{res.path}/patellofemoral.vtu: no trochlear contact surface (no finite contact_gap)")
-    p = np.asarray(face.point_data["contact_pressure"], dtype=float)
+    p = np.asarray(face.point_data[_pressure_key(face)], dtype=float)
     y = np.asarray(face.points[:, 1])
     labels = []
     for side, mask in (("lateral", y <= 0.0), ("medial", y >= 0.0)):
@@ -859,7 +863,10 @@ HTML_FIELDS = (
     ("von_mises", "von Mises stress", "MPa", False),
     ("max_principal", "max principal stress", "MPa", False),
     ("min_principal", "min principal stress", "MPa", False),
-    ("contact_pressure", "contact pressure", "MPa", False),
+    # the summaries' contact pressure (normal contact force over the node's tributary area) and the contact's
+    # nodal pressure (mortar multipliers, which overshoot at contact edges on coarse meshes)
+    ("contact_force_pressure", "contact pressure (force / tributary area)", "MPa", False),
+    ("contact_pressure", "contact pressure (nodal multiplier)", "MPa", False),
     ("displacement", "displacement magnitude", "mm", False),
     ("fibre_stress", "fibre stress", "MPa", True),
     ("fibre_stretch", "fibre stretch", "-", True),
@@ -919,7 +926,7 @@ def _html_model(res: ResultFolder, model: str) -> dict:
         else:
             continue
         fin = v[np.isfinite(v)]
-        if fin.size == 0 or (key == "contact_pressure" and fin.max() <= 0.0):
+        if fin.size == 0 or (key.startswith("contact_") and fin.max() <= 0.0):
             continue
         pos = fin[fin > 0.0]
         fields.append({"key": key, "label": label, "unit": unit, "min": float(fin.min()), "max": float(fin.max()),

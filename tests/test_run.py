@@ -324,11 +324,14 @@ def test_patellofemoral_joint_in_a_run(tmp_path_factory):
           f"{m['joint_reaction_N']:.1f} N, peak L/M {m['lateral']['peak_pressure_MPa']:.3f} / "
           f"{m['medial']['peak_pressure_MPa']:.3f} MPa, area {m['lateral']['contact_area_mm2']:.1f} / "
           f"{m['medial']['contact_area_mm2']:.1f} mm^2, {pf['seconds']} s")
-    # the field file carries the contact pressure whose peak the summary reports
+    # the field file carries the contact pressures whose peaks the summary reports: force per tributary area
+    # (peak_pressure_MPa) and the nodal multipliers (peak_multiplier_MPa)
     grid = meshio.read(out / "patellofemoral.vtu")
     assert "displacement" in grid.point_data
-    assert np.nanmax(grid.point_data["contact_pressure"]) == pytest.approx(
+    assert np.nanmax(grid.point_data["contact_force_pressure"]) == pytest.approx(
         max(m["lateral"]["peak_pressure_MPa"], m["medial"]["peak_pressure_MPa"]), rel=1e-6)
+    assert np.nanmax(grid.point_data["contact_pressure"]) == pytest.approx(
+        max(m["lateral"]["peak_multiplier_MPa"], m["medial"]["peak_multiplier_MPa"]), rel=1e-6)
     assert set(headline(s)) >= PF_LABELS
     rep = (out / "report.md").read_text()
     assert "lateral patellofemoral facet peak pressure [MPa]" in rep and "| patellofemoral solve | ok" in rep

@@ -134,8 +134,10 @@ def _patellofemoral(factor: float, shift: float) -> meshio.Mesh:
 
 
 def _pf_peaks(mesh: meshio.Mesh) -> dict:
-    """Per facet, the largest contact pressure on the slave nodes (the sulcus y = 0 in both)."""
-    p, y, on = mesh.point_data["contact_pressure"], mesh.points[:, 1], np.isfinite(mesh.point_data["contact_gap"])
+    """Per facet, the largest contact pressure (force per tributary area, as the summaries) on the slave nodes (the
+    sulcus y = 0 in both)."""
+    p, y, on = (mesh.point_data["contact_force_pressure"], mesh.points[:, 1],
+                np.isfinite(mesh.point_data["contact_gap"]))
     return {"lateral": float(p[on & (y <= 0)].max()), "medial": float(p[on & (y >= 0)].max())}
 
 
@@ -251,7 +253,7 @@ def _expected_ranges(folder: Path) -> dict:
     if (folder / "patellofemoral.vtu").is_file():
         pf = meshio.read(folder / "patellofemoral.vtu")
         out["patellofemoral.contact_pressure"] = _range(
-            pf.point_data["contact_pressure"][np.isfinite(pf.point_data["contact_gap"])])
+            pf.point_data["contact_force_pressure"][np.isfinite(pf.point_data["contact_gap"])])
     return out | {
         "foot.von_mises": _range(foot.point_data["von_mises"][body_pts], positive=True),
         "foot.fascia_fibre_stress": _range(fs),
@@ -356,8 +358,10 @@ def test_patellofemoral_view_of_a_real_solve(pf_real, tmp_path):
     (model,) = _payload(f.read_text())["models"]
     assert model["name"] == "patellofemoral"
     assert [r["name"] for r in model["regions"]] == summary["patellofemoral"]["regions"]
-    cp = next(fl for fl in model["fields"] if fl["key"] == "contact_pressure")
+    cp = next(fl for fl in model["fields"] if fl["key"] == "contact_force_pressure")
     assert cp["max"] == pytest.approx(peak, rel=1e-6)
+    mult = next(fl for fl in model["fields"] if fl["key"] == "contact_pressure")
+    assert mult["max"] == pytest.approx(max(m[s]["peak_multiplier_MPa"] for s in ("lateral", "medial")), rel=1e-6)
 
 
 def test_results_without_the_patellofemoral_joint_draw_the_old_views(results, tmp_path, capsys):
@@ -501,7 +505,7 @@ def test_compare_diffs_the_patellofemoral_view_on_shared_limits(results, tmp_pat
     ea, eb = _expected_ranges(results["a"]), _expected_ranges(results["b"])
     key = "patellofemoral.contact_pressure"
     assert lim[key] == pytest.approx((min(ea[key][0], eb[key][0]), max(ea[key][1], eb[key][1])))
-    assert lim[key][1] == pytest.approx(1.3 * max(PF_PEAKS.values()), rel=1e-5)
+    assert lim[key][1] == pytest.approx(1.3 * 0.9 * max(PF_PEAKS.values()), rel=1e-5)  # force per area: 0.9 p
     done = viz.render(results["a"], tmp_path / "png", limits=lim, views=["patellofemoral_pressure"], size=(400, 300))
     assert done["patellofemoral_pressure"].clims[key] == pytest.approx(lim[key])
     out = viz.compare(results["a"], results["b"], tmp_path / "ab", views=["patellofemoral_pressure"], size=(400, 300))
@@ -510,8 +514,8 @@ def test_compare_diffs_the_patellofemoral_view_on_shared_limits(results, tmp_pat
     res_a, res_b = viz.load_result(results["a"]), viz.load_result(results["b"])
     scene, _ = viz._difference_scene(viz._scene(res_a, "patellofemoral_pressure", {}),
                                      viz._scene(res_b, "patellofemoral_pressure", {}))
-    pa = meshio.read(results["a"] / "patellofemoral.vtu").point_data["contact_pressure"]
-    pb = meshio.read(results["b"] / "patellofemoral.vtu").point_data["contact_pressure"]
+    pa = meshio.read(results["a"] / "patellofemoral.vtu").point_data["contact_force_pressure"]
+    pb = meshio.read(results["b"] / "patellofemoral.vtu").point_data["contact_force_pressure"]
     m = np.abs(pb - pa).max()
     assert scene.layers[-1].field_range() == pytest.approx((-m, m))
     out = viz.compare(results["a"], results["c"], tmp_path / "ac", views=["patellofemoral_pressure"], size=(400, 300))
@@ -561,7 +565,7 @@ def test_export_html_is_standalone(results, tmp_path):
     assert [m["name"] for m in data["models"]] == ["foot", "knee", "patellofemoral"]
     pf = data["models"][2]
     assert pf["nTriangles"] == sum(r["count"] for r in pf["regions"]) > 0 and len(pf["regions"]) == 4
-    cp = next(fl for fl in pf["fields"] if fl["key"] == "contact_pressure")
+    cp = next(fl for fl in pf["fields"] if fl["key"] == "contact_force_pressure")
     m = json.loads((results["a"] / "summary.json").read_text())["patellofemoral"]["metrics"]
     assert cp["max"] == pytest.approx(max(m[s]["peak_pressure_MPa"] for s in ("lateral", "medial")), rel=1e-6)
 
