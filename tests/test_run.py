@@ -162,6 +162,21 @@ def test_pronation_raises_fascia_tension(tmp_path_factory):
     assert t1 > t0
 
 
+def test_pronation_shifts_fascia_tension_to_the_medial_ray(tmp_path_factory):
+    """Overpronation against the neutral foot at midstance: the ground tilt loads the medial column, and the medial
+    ray (1) of the fascia takes more tension while the lateral ray (5) takes less (coarse: 29 -> 43 N and 57 ->
+    41 N), although the total falls slightly (the strict xfail above). A model property, not a published figure:
+    the medial band is where the literature places the strain of a pronating foot, but no measured ray split was
+    found to compare with."""
+    neutral, _ = solved(tmp_path_factory, "midstance")
+    pron, _ = solved(tmp_path_factory, "overpronation")
+    r0 = neutral["foot"]["metrics"]["fascia"]["ray_tension_N"]
+    r1 = pron["foot"]["metrics"]["fascia"]["ray_tension_N"]
+    print(f"\nray tensions [N]: neutral {[round(v) for v in r0]}, pronated {[round(v) for v in r1]}")
+    assert r1[0] > 1.2 * r0[0]
+    assert r1[4] < r0[4]
+
+
 @pytest.mark.slow
 def test_arch_support_lowers_fascia_strain_and_heel_pressure(tmp_path_factory):
     """The flat foot standing on the arch-support insert against the same foot barefoot."""
