@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from .contact import RigidPlane, SurfaceContact
-from .elements import HEX8, LINE2, QUAD4, TET4, TET10, TRI3
+from .elements import HEX8, LINE2, QUAD4, TET4, TET10, TRI3, TRI6
 from .elements.truss import TrussMaterial
 from .elements.ut4 import UT4NodalIntegration
 from .errors import ModelError
@@ -61,7 +61,8 @@ from .problem import Problem
 from .rigid import RigidBody, RigidCoupledSystem
 from .solvers.newton import NewtonOptions
 
-__all__ = ["FEBioError", "FEBioModel", "read_febio", "solution_norm", "auto_penalty", "FEBIO_MATERIALS"]
+__all__ = ["FEBioError", "FEBioModel", "FebGeometry", "read_febio", "parse_geometry", "solution_norm", "auto_penalty",
+           "FEBIO_MATERIALS", "FEB_ELEMENTS", "FEB_FACETS"]
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +110,10 @@ class _Node:
         return [c for c in self.children if c.tag == tag]
 
 
-def _parse_xml(path: Path) -> _Node:
-    """Parse ``path`` into :class:`_Node` s; refuses DTDs and entities (nothing is fetched or expanded)."""
+def _parse_xml(path: Path, error: type[Exception] | None = None) -> _Node:
+    """Parse ``path`` into :class:`_Node` s; refuses DTDs and entities (nothing is fetched or expanded).
+    Errors are raised as ``error`` (default :class:`FEBioError`)."""
+    error = error or FEBioError
     p = xml.parsers.expat.ParserCreate()
     stack: list[_Node] = []
     root: list[_Node] = []
@@ -131,7 +134,7 @@ def _parse_xml(path: Path) -> _Node:
             stack[-1].text += data
 
     def refuse(*args):
-        raise FEBioError(f"{path}:{p.CurrentLineNumber}: DTDs and entity declarations are not accepted")
+        raise error(f"{path}:{p.CurrentLineNumber}: DTDs and entity declarations are not accepted")
 
     p.StartElementHandler = start
     p.EndElementHandler = end
@@ -142,7 +145,9 @@ def _parse_xml(path: Path) -> _Node:
         with open(path, "rb") as fh:
             p.ParseFile(fh)
     except xml.parsers.expat.ExpatError as exc:
-        raise FEBioError(f"{path}: not a readable XML file ({exc})") from None
+        raise error(f"{path}: not a readable XML file ({exc})") from None
+    if not root:
+        raise error(f"{path}: no XML element in the file")
     return root[0]
 
 
@@ -249,12 +254,15 @@ def solution_norm(system, q: np.ndarray) -> float:
 # Reading
 # ------------------------------------------------------------------------------------------------
 class _Reader:
-    def __init__(self, path: Path):
-        self.path = path
+    """Helpers that raise ``error`` (default :class:`FEBioError`) with ``file:line``."""
 
-    def err(self, node: _Node | None, msg: str) -> FEBioError:
+    def __init__(self, path: Path, error: type[Exception] | None = None):
+        self.path = path
+        self.error = error or FEBioError
+
+    def err(self, node: _Node | None, msg: str) -> Exception:
         where = f"{self.path}:{node.line}" if node is not None else str(self.path)
-        return FEBioError(f"{where}: {msg}")
+        return self.error(f"{where}: {msg}")
 
     def floats(self, node: _Node, n: int | None = None) -> np.ndarray:
         parts = [t for t in re.split(r"[,\s]+", node.text.strip()) if t]
@@ -286,6 +294,119 @@ class _Reader:
         for c in node.children:
             if c.tag not in allowed:
                 raise self.err(c, f"{what}: <{c.tag}> is not supported by fesolver (supported: {sorted(allowed)})")
+
+
+#: element types of ``<Elements type=...>`` the geometry reader accepts (solids and two-node trusses)
+FEB_ELEMENTS = {"tet4": TET4, "tet10": TET10, "hex8": HEX8, "line2": LINE2}
+#: facet tags of ``<Surface>`` the geometry reader accepts
+FEB_FACETS = {"tri3": TRI3, "tri6": TRI6, "quad4": QUAD4}
+
+
+@dataclass
+class FebGeometry:
+    """The geometry section of an FEBio file (``<Geometry>`` of febio_spec 2.5, ``<Mesh>`` of 3.0 and 4.0).
+
+    Attributes
+    ----------
+    points : (nn, 3) float, in the file's order of ``<node>`` s
+    node_ids : (nn,) int, the FEBio id of each point
+    blocks : list of (name, type, conn, node)
+        One per ``<Elements>`` block: its name (``name``, else ``elset``, else ``mat<id>``, else ``part<k>``),
+        FEBio type (a key of :data:`FEB_ELEMENTS`), connectivity as 0-based node indices, and the XML node (for
+        messages).
+    node_sets : dict name -> node indices
+    surfaces : dict name -> list of (facet tag, conn)
+    surface_nodes : dict name -> XML node
+    """
+
+    points: np.ndarray
+    node_ids: np.ndarray
+    blocks: list
+    node_sets: dict
+    surfaces: dict
+    surface_nodes: dict
+
+
+def _index_rows(r: _Reader, nodes: list[_Node], width: int, what: str) -> np.ndarray:
+    """Rows of ``width`` integers from the comma / space separated texts of ``nodes`` (an error names ``what``,
+    the entry and its line)."""
+    rows = [[t for t in re.split(r"[,\s]+", (x.text or "").strip()) if t] for x in nodes]
+    bad = next((i for i, row in enumerate(rows) if len(row) != width), None)
+    if bad is not None:
+        raise r.err(nodes[bad], f"{what}: entry {bad + 1} has {len(rows[bad])} values, expected {width}")
+    try:
+        return np.array(rows, dtype=np.int64).reshape(-1, width)
+    except ValueError as exc:
+        raise r.err(nodes[0], f"{what}: not an integer ({exc})") from None
+
+
+def parse_geometry(r: _Reader, geo: _Node) -> FebGeometry:
+    """Nodes, element blocks, node sets and surfaces of an FEBio geometry section (see :class:`FebGeometry`).
+
+    Node ids may be any integers; element connectivities, node sets and surfaces are mapped to 0-based indices.
+    Raises ``r.error`` naming ``file:line`` for an unsupported element or facet type, a row with the wrong number
+    of nodes, duplicate or unknown node ids, or a geometry kept in another file."""
+    if geo.get("from"):
+        raise r.err(geo, f"the geometry is in another file ({geo.get('from')!r}); give that file instead")
+    ids, coords = [], []
+    for blk in geo.findall("Nodes"):
+        for n in blk.findall("node"):
+            try:
+                ids.append(int(n.get("id")))
+            except (TypeError, ValueError):
+                raise r.err(n, f"<node> needs an integer id, got {n.get('id')!r}") from None
+            coords.append(r.floats(n, 3))
+    if not ids:
+        raise r.err(geo, "no <Nodes> in the geometry")
+    node_ids = np.array(ids, dtype=np.int64)
+    order = np.argsort(node_ids, kind="stable")
+    dup = np.diff(node_ids[order]) == 0
+    if np.any(dup):
+        raise r.err(geo, f"duplicate node ids {np.unique(node_ids[order][1:][dup])[:10].tolist()}")
+    points = np.array(coords, dtype=np.float64).reshape(-1, 3)
+
+    def index(nids, node: _Node, what: str) -> np.ndarray:
+        nids = np.asarray(nids, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(node_ids, nids, sorter=order), node_ids.size - 1)
+        found = node_ids[order[pos]] == nids
+        if not np.all(found):
+            raise r.err(node, f"{what} references unknown node ids {np.unique(nids[~found])[:10].tolist()}")
+        return order[pos]
+
+    blocks = []
+    for k, blk in enumerate(geo.findall("Elements"), start=1):
+        etype = blk.get("type", "")
+        name = blk.get("name") or blk.get("elset") or (f"mat{blk.get('mat')}" if blk.get("mat") else f"part{k}")
+        elems = blk.findall("elem")
+        if etype not in FEB_ELEMENTS:
+            raise r.err(blk, f"element type {etype or '?'!r} (block {name!r}) is not supported; "
+                             f"fesolver reads {sorted(FEB_ELEMENTS)}")
+        what = f"<Elements type={etype!r} name={name!r}>"
+        conn = _index_rows(r, elems, FEB_ELEMENTS[etype].n_nodes, what)
+        blocks.append((name, etype, index(conn, blk, what), blk))
+    node_sets = {}
+    for ns in geo.findall("NodeSet"):
+        name = ns.get("name") or f"nodeset{len(node_sets) + 1}"
+        kids = [c.get("id") for c in ns.children if c.tag in ("n", "node")]
+        texts = kids if kids else [t for t in re.split(r"[,\s]+", ns.text or "") if t]
+        try:
+            nid = np.array([int(t) for t in texts], dtype=np.int64)
+        except (TypeError, ValueError):
+            raise r.err(ns, f"<NodeSet name={name!r}> must list integer node ids") from None
+        node_sets[name] = index(nid, ns, f"<NodeSet name={name!r}>")
+    surfaces, surface_nodes = {}, {}
+    for s in geo.findall("Surface"):
+        name = s.get("name") or f"surface{len(surfaces) + 1}"
+        by_type: dict[str, list] = {}
+        for f in s.children:
+            if f.tag not in FEB_FACETS:
+                raise r.err(f, f"surface {name!r}: facet type <{f.tag}> is not supported ({sorted(FEB_FACETS)})")
+            by_type.setdefault(f.tag, []).append(f)
+        what = f"<Surface name={name!r}>"
+        surfaces[name] = [(t, index(_index_rows(r, v, FEB_FACETS[t].n_nodes, what), s, what))
+                          for t, v in by_type.items()]
+        surface_nodes[name] = s
+    return FebGeometry(points, node_ids, blocks, node_sets, surfaces, surface_nodes)
 
 
 def read_febio(path) -> FEBioModel:
@@ -365,58 +486,24 @@ def read_febio(path) -> FEBioModel:
     mesh_node = root.find("Mesh")
     if mesh_node is None:
         raise r.err(root, "no <Mesh> section")
-    ids, coords = [], []
-    for blk in mesh_node.findall("Nodes"):
-        for n in blk.findall("node"):
-            ids.append(int(n.get("id")))
-            coords.append(r.floats(n, 3))
-    if not ids:
-        raise r.err(mesh_node, "no <Nodes>")
-    node_ids = np.array(ids, dtype=np.int64)
-    order = np.argsort(node_ids)
-    points = np.array(coords)
-
-    def nidx(nids, node: _Node) -> np.ndarray:
-        nids = np.asarray(nids, dtype=np.int64)
-        pos = np.minimum(np.searchsorted(node_ids, nids, sorter=order), node_ids.size - 1)
-        found = node_ids[order[pos]] == nids
-        if not np.all(found):
-            raise r.err(node, f"unknown node ids {np.unique(nids[~found])[:10].tolist()}")
-        return order[pos]
-
+    geo = parse_geometry(r, mesh_node)
+    points, node_ids, node_sets = geo.points, geo.node_ids, geo.node_sets
     solids, lines = [], []
     block_of: dict[str, tuple[str, int]] = {}  # Elements name -> ("solid" | "line", block index)
-    elem_index: dict[int, tuple[str, int, int]] = {}
-    for blk in mesh_node.findall("Elements"):
-        etype, name = blk.get("type", ""), blk.get("name", f"part{len(block_of) + 1}")
-        elems = blk.findall("elem")
-        conn = nidx([[int(t) for t in re.split(r"[,\s]+", e.text.strip())] for e in elems], blk) if elems else None
-        if etype in _SOLIDS:
-            if conn is None or conn.shape[1] != _SOLIDS[etype].n_nodes:
-                raise r.err(blk, f"<Elements type={etype!r}> needs {_SOLIDS[etype].n_nodes} nodes per element")
-            solids.append(SolidBlock(_SOLIDS[etype], conn))
-            block_of[name] = ("solid", len(solids) - 1)
-        elif etype == "line2":
+    for name, etype, conn, _ in geo.blocks:
+        if etype == "line2":
             lines.append(SolidBlock(LINE2, conn))
             block_of[name] = ("line", len(lines) - 1)
         else:
-            raise r.err(blk, f"element type {etype!r} (block {name!r}) is not supported; fesolver runs "
-                             f"{sorted(_SOLIDS)} solids and line2 trusses")
-        for k, e in enumerate(elems):
-            elem_index[int(e.get("id"))] = (block_of[name][0], block_of[name][1], k)
-    node_sets = {}
-    for ns in mesh_node.findall("NodeSet"):
-        kids = [c.get("id") for c in ns.children if c.tag in ("n", "node")]
-        texts = kids if kids else [t for t in re.split(r"[,\s]+", ns.text) if t]
-        node_sets[ns.get("name")] = nidx([int(t) for t in texts], ns)
+            solids.append(SolidBlock(_SOLIDS[etype], conn))
+            block_of[name] = ("solid", len(solids) - 1)
     facet_sets = {}
-    for s in mesh_node.findall("Surface"):
-        by_type: dict[str, list] = {}
-        for f in s.children:
-            if f.tag not in _FACETS:
-                raise r.err(f, f"surface facet type <{f.tag}> is not supported ({sorted(_FACETS)})")
-            by_type.setdefault(f.tag, []).append([int(t) for t in re.split(r"[,\s]+", f.text.strip())])
-        facet_sets[s.get("name")] = [(_FACETS[t], nidx(v, s)) for t, v in by_type.items()]
+    for name, parts in geo.surfaces.items():
+        bad = [t for t, _ in parts if t not in _FACETS]
+        if bad:
+            raise r.err(geo.surface_nodes[name], f"surface {name!r}: {bad[0]} facets are not supported in FEBio "
+                                                 f"models ({sorted(_FACETS)})")
+        facet_sets[name] = [(_FACETS[t], conn) for t, conn in parts]
     pairs = {}
     for sp_ in mesh_node.findall("SurfacePair"):
         pairs[sp_.get("name")] = (r.text(sp_, "primary"), r.text(sp_, "secondary"), sp_)

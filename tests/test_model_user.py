@@ -321,6 +321,28 @@ def test_feb_errors_name_the_problem(tmp_path):
         read_feb(path)
 
 
+def test_feb_geometry_shares_the_solver_reader(tmp_path):
+    """One parser for both FEBio readers: errors give file:line, line2 blocks become line sets, DTDs are refused."""
+    good = '<node id="1">0,0,0</node><node id="2">1,0,0</node><node id="3">0,1,0</node><node id="4">0,0,1</node>'
+    path = tmp_path / "lines.feb"
+    path.write_text(f'<febio_spec version="3.0">\n<Mesh>\n<Nodes>{good}</Nodes>\n'
+                    '<Elements type="tet4" name="P"><elem id="1">1,2,3,4</elem></Elements>\n'
+                    '<Elements type="line2" name="fascia_band1"><elem id="2">1,4</elem></Elements>\n'
+                    '</Mesh></febio_spec>')
+    m = read_feb(path)
+    assert set(m.line_sets) == {"fascia_band1"} and np.array_equal(m.lines[0].cells, [[0, 3]])
+    path = tmp_path / "bad.feb"
+    path.write_text(f'<febio_spec version="4.0">\n<Mesh>\n<Nodes>{good}</Nodes>\n'
+                    '<Surface name="S">\n<tri3 id="1">1,2</tri3>\n</Surface>\n</Mesh></febio_spec>')
+    with pytest.raises(MeshError, match=r"bad\.feb:5: <Surface name='S'>: entry 1 has 2 values, expected 3"):
+        read_feb(path)
+    path = tmp_path / "dtd.feb"
+    path.write_text('<?xml version="1.0"?>\n<!DOCTYPE febio_spec [<!ENTITY a "aaaa">]>\n'
+                    f'<febio_spec version="4.0"><Mesh><Nodes>{good}</Nodes></Mesh></febio_spec>')
+    with pytest.raises(MeshError, match="DTDs and entity declarations are not accepted"):
+        read_feb(path)
+
+
 # -- closed surfaces per tissue --------------------------------------------------------------------------------
 def _tet_volume(mesh, region):
     c = np.vstack([mesh.solids[b].cells[i] for b, i in mesh.cell_sets[region].items()])

@@ -72,7 +72,6 @@ distance from a tibial to a femoral surface node, per compartment) shows how far
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -206,120 +205,59 @@ def read_user_mesh(source, mapping: Mapping[str, str] | None = None, scale: floa
 # ----------------------------------------------------------------------------------------------
 
 #: FEBio element type -> meshio type (the node orders of these are the same as VTK's)
-_FEB_SOLIDS = {"tet4": "tetra", "tet10": "tetra10", "hex8": "hexahedron"}
-_FEB_FACETS = {"tri3": "triangle", "tri6": "triangle6", "quad4": "quad"}
+_FEB_MESHIO = {"tet4": "tetra", "tet10": "tetra10", "hex8": "hexahedron", "line2": "line",
+               "tri3": "triangle", "tri6": "triangle6", "quad4": "quad"}
 _FEB_VERSIONS = ("2.5", "3.0", "4.0")
 
 
 def read_feb(path, check: bool = True) -> Mesh:
     """The geometry of an FEBio input file (``febio_spec`` 2.5 ``<Geometry>``, 3.0 / 4.0 ``<Mesh>``).
 
-    Each ``<Elements>`` block (tet4, tet10, hex8) becomes a region named by its ``name`` (else ``elset``, else
-    ``mat<id>``, else ``part<k>``); ``<NodeSet>`` (``<node id>`` / ``<n id>`` children or a comma list) node
-    sets; ``<Surface>`` (tri3, tri6, quad4) facet sets. Node and element ids may be any integers. Everything
-    else in the file is ignored.
+    Parsed by :func:`fesolver.febio.parse_geometry`, the reader of ``fesolver solve`` (one parser for both):
+    each ``<Elements>`` block (tet4, tet10, hex8 solids; line2 trusses) becomes a region (or line set) named by
+    its ``name`` (else ``elset``, else ``mat<id>``, else ``part<k>``); ``<NodeSet>`` (``<node id>`` / ``<n id>``
+    children or a comma list) node sets; ``<Surface>`` (tri3, tri6, quad4) facet sets. Node and element ids may be
+    any integers. Everything else in the file (materials, loads, ...) is ignored.
 
     Raises
     ------
     MeshError
-        Missing or malformed file, unsupported version or element type, unknown node ids.
+        Missing or malformed file, unsupported version or element type, unknown node ids; the message gives
+        ``file:line``.
     """
-    import xml.etree.ElementTree as ET
-
     import meshio
+
+    from ..febio import _parse_xml, _Reader, parse_geometry
 
     path = Path(path)
     if not path.is_file():
         raise MeshError(f"{path}: mesh file not found")
-    try:
-        root = ET.parse(path).getroot()
-    except ET.ParseError as exc:
-        raise MeshError(f"{path}: not a readable FEBio XML file ({exc})") from None
+    r = _Reader(path, error=MeshError)
+    root = _parse_xml(path, error=MeshError)
     version = root.get("version")
     if root.tag != "febio_spec" or version not in _FEB_VERSIONS:
-        raise MeshError(f"{path}: expected <febio_spec version=...> with version {' / '.join(_FEB_VERSIONS)}, "
-                        f"got <{root.tag} version={version!r}>")
+        raise r.err(root, f"expected <febio_spec version=...> with version {' / '.join(_FEB_VERSIONS)}, "
+                          f"got <{root.tag} version={version!r}>")
     geo = root.find("Geometry") if version == "2.5" else root.find("Mesh")
     if geo is None:
         geo = root.find("Mesh") if version == "2.5" else root.find("Geometry")
     if geo is None:
-        raise MeshError(f"{path}: no <Geometry> or <Mesh> section")
-    if geo.get("from"):
-        raise MeshError(f"{path}: the geometry is in another file ({geo.get('from')!r}); give that file instead")
+        raise r.err(root, "no <Geometry> or <Mesh> section")
+    g = parse_geometry(r, geo)
+    cells, cell_sets = [], {}
 
-    ids, coords = [], []
-    for block in geo.findall("Nodes"):
-        nodes = block.findall("node")
-        ids.append(_numbers([n.get("id") for n in nodes], np.int64, 1, f"{path}: <node id=...>").ravel())
-        coords.append(_numbers([n.text for n in nodes], float, 3, f"{path}: <Nodes>"))
-    if not ids:
-        raise MeshError(f"{path}: no <Nodes> in the geometry")
-    ids = np.concatenate(ids)
-    points = np.vstack(coords)
-    order = np.argsort(ids)
-    if np.any(np.diff(ids[order]) == 0):
-        raise MeshError(f"{path}: duplicate node ids {np.unique(ids[order][1:][np.diff(ids[order]) == 0])[:10]}")
-
-    def index(node_ids: np.ndarray, what: str) -> np.ndarray:
-        pos = np.searchsorted(ids, node_ids, sorter=order)
-        pos = np.minimum(pos, ids.size - 1)
-        found = ids[order[pos]] == node_ids
-        if not np.all(found):
-            raise MeshError(f"{path}: {what} references unknown node ids {np.unique(node_ids[~found])[:10].tolist()}")
-        return order[pos]
-
-    cells, cell_sets, unsupported = [], {}, []
-
-    def add_block(mtype: str, conn: np.ndarray, name: str) -> None:
-        cells.append((mtype, conn))
+    def add_block(tag: str, conn: np.ndarray, name: str) -> None:
+        cells.append((_FEB_MESHIO[tag], conn))
         cell_sets.setdefault(name, {})[len(cells) - 1] = np.arange(conn.shape[0])
 
-    for k, block in enumerate(geo.findall("Elements"), start=1):
-        etype = block.get("type", "")
-        name = block.get("name") or block.get("elset") or (f"mat{block.get('mat')}" if block.get("mat") else f"part{k}")
-        elems = block.findall("elem")
-        if etype not in _FEB_SOLIDS:
-            unsupported.append(f"{etype or '?'} ({len(elems)} elements in {name!r})")
-            continue
-        nen = get_element(_FEB_SOLIDS[etype]).n_nodes
-        conn = _numbers([e.text for e in elems], np.int64, nen, f"{path}: <Elements name={name!r}>")
-        add_block(_FEB_SOLIDS[etype], index(conn, f"<Elements name={name!r}>"), name)
-    for surf in geo.findall("Surface"):
-        name = surf.get("name") or f"surface{len(cells)}"
-        by_type: dict[str, list] = {}
-        for f in surf:
-            by_type.setdefault(f.tag, []).append(f.text)
-        for tag, texts in by_type.items():
-            if tag not in _FEB_FACETS:
-                unsupported.append(f"{tag} ({len(texts)} facets in surface {name!r})")
-                continue
-            conn = _numbers(texts, np.int64, get_element(_FEB_FACETS[tag]).n_nodes, f"{path}: <Surface {name!r}>")
-            add_block(_FEB_FACETS[tag], index(conn, f"<Surface name={name!r}>"), name)
-    if unsupported:
-        raise MeshError(f"{path}: unsupported FEBio element types {', '.join(unsupported)}; fesolver reads "
-                        f"{sorted(_FEB_SOLIDS)} solids and {sorted(_FEB_FACETS)} surface facets")
-    point_sets = {}
-    for ns in geo.findall("NodeSet"):
-        name = ns.get("name") or f"nodeset{len(point_sets) + 1}"
-        children = [c.get("id") for c in ns if c.tag in ("n", "node")]
-        texts = children if children else [t for t in re.split(r"[,\s]+", ns.text or "") if t]
-        nid = np.array([int(t) for t in texts], dtype=np.int64)
-        point_sets[name] = index(nid, f"<NodeSet name={name!r}>")
+    for name, etype, conn, _ in g.blocks:
+        add_block(etype, conn, name)
+    for name, parts in g.surfaces.items():
+        for tag, conn in parts:
+            add_block(tag, conn, name)
     per_block = {n: [v.get(b, np.empty(0, dtype=np.int64)) for b in range(len(cells))] for n, v in cell_sets.items()}
-    m = meshio.Mesh(points, cells, point_sets=point_sets, cell_sets=per_block)
+    m = meshio.Mesh(g.points, cells, point_sets=g.node_sets, cell_sets=per_block)
     return from_meshio(m, source=str(path), check=check)
-
-
-def _numbers(texts, dtype, width: int, what: str) -> np.ndarray:
-    """Rows of ``width`` numbers from comma / space separated texts."""
-    rows = [re.split(r"[,\s]+", (t or "").strip()) for t in texts]
-    bad = [i for i, r in enumerate(rows) if len(r) != width]
-    if bad:
-        raise MeshError(f"{what}: entry {bad[0] + 1} has {len(rows[bad[0]])} values, expected {width}")
-    try:
-        return np.array(rows, dtype=float).astype(dtype).reshape(-1, width)
-    except ValueError as exc:
-        raise MeshError(f"{what}: not a number ({exc})") from None
 
 
 def _read_vtu(path: Path) -> Mesh:
