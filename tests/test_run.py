@@ -293,7 +293,9 @@ def test_heel_pain_offloads_the_heel(tmp_path_factory):
     x0, x1 = f0["plantar"]["centre_of_pressure_mm"][0], f1["plantar"]["centre_of_pressure_mm"][0]
     h0, h1 = f0["plantar"]["peak_heel_pressure_kPa"], f1["plantar"]["peak_heel_pressure_kPa"]
     a0, a1 = free["chain"]["foot"]["achilles_force_N"], pain["chain"]["foot"]["achilles_force_N"]
-    shift = (pain["chain"]["foot"]["centre_of_pressure"][0] - free["chain"]["foot"]["centre_of_pressure"][0]) * 260.0
+    foot_length = load_scenario(SCENARIOS / "antalgic_heel.toml")["subject.foot_length_mm"]
+    cop0, cop1 = free["chain"]["foot"]["centre_of_pressure"][0], pain["chain"]["foot"]["centre_of_pressure"][0]
+    shift = (cop1 - cop0) * foot_length
     print(f"\nheel pain: Achilles {a0:.0f} -> {a1:.0f} N, centre of pressure x {x0:.1f} -> {x1:.1f} mm (chain: "
           f"+{shift:.1f} mm), heel peak {h0:.0f} -> {h1:.0f} kPa, fascia tension "
           f"{f0['fascia']['total_tension_N']:.1f} -> {f1['fascia']['total_tension_N']:.1f} N")
