@@ -360,7 +360,8 @@ def load_sweep(path, overrides: dict | None = None) -> Sweep:
 def _default_runner(scenario, outdir) -> dict:
     from .simulate import run_scenario
 
-    return run_scenario(scenario, outdir)
+    # one process per case: a batch already keeps every core busy with cases
+    return run_scenario(scenario, outdir, parallel=False)
 
 
 def _headline(summary: dict) -> dict:

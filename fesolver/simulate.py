@@ -37,6 +37,8 @@ import copy
 import json
 import logging
 import math
+import os
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -527,7 +529,142 @@ def _solve(name: str, model, prob, outdir: Path, steps: bool, progress: bool, me
     return out
 
 
-def run_scenario(scenario, outdir, progress: bool = False) -> dict:
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _use_two_processes(scenario, parallel: bool | None) -> bool:
+    """Solve the knee in a second process while this one solves the foot: both sub-models asked for, the
+    scenario's ``solver.parallel`` (or ``parallel``) on, two or more cores, and not already inside a daemonic
+    worker (a batch's: it runs one case per core and may not start processes)."""
+    import multiprocessing
+
+    if scenario["output.models"] != "both":
+        return False
+    if parallel is None:
+        parallel = bool(scenario["solver.parallel"])
+    return parallel and _cores() >= 2 and not multiprocessing.current_process().daemon
+
+
+def _knee_parts(scenario, samples, outdir: Path, steps: bool, progress: bool, phase: bool) -> list[dict]:
+    """The knee and patellofemoral parts of the summary for each sample (chain loads) of ``samples``; writes
+    ``knee*.vtu`` and ``patellofemoral*.vtu`` into ``outdir``. Runs in the main process or in a second one."""
+    parts = []
+    for i, loads in enumerate(samples):
+        tag = f"_{i:02d}" if phase else ""
+        part: dict = {}
+        knee = build_knee_model(scenario, loads.knee)
+        model, prob = knee_problem(scenario, loads.knee, knee)
+        part["knee"] = _solve(f"knee{tag}", model, prob, outdir, steps, progress, knee_metrics)
+        part["knee"]["model"] = {k: v for k, v in knee.params.items() if _plain(v)}
+        pf, prob, info = patellofemoral_problem(scenario, loads.knee)
+        if pf is None:
+            part["patellofemoral"] = info
+        else:
+            part["patellofemoral"] = _solve(f"patellofemoral{tag}", pf, prob, outdir, steps, progress,
+                                            patellofemoral_metrics)
+            part["patellofemoral"]["loading"] = info
+            part["patellofemoral"]["model"] = {k: v for k, v in pf.params.items() if _plain(v)}
+        parts.append(part)
+    return parts
+
+
+#: thread-count variables set to 1 for the knee's process (read when it imports numpy, numba, MKL)
+_ONE_THREAD = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+class _KneeProcess:
+    """The knee and patellofemoral parts of a run, solved by ``python -m fesolver.simulate`` in a second process
+    on one thread (a fresh interpreter: nothing of the caller's script is re-run, no fork of a threaded
+    process). The scenario goes over as its expanded form, the parts come back as JSON; an error of the
+    process is raised again here with its class and message."""
+
+    def __init__(self, scenario, outdir: Path, steps: bool):
+        import subprocess
+        import tempfile
+
+        self.tmp = Path(tempfile.mkdtemp(prefix="fesolver-knee-"))
+        job = {"expanded": scenario.expanded(), "source": str(scenario.path), "outdir": str(outdir),
+               "steps": bool(steps)}
+        (self.tmp / "job.json").write_text(json.dumps(job, default=_jsonable))
+        env = {**os.environ, **{k: "1" for k in _ONE_THREAD}}
+        self.proc = subprocess.Popen([sys.executable, "-m", "fesolver.simulate", str(self.tmp / "job.json"),
+                                      str(self.tmp / "parts.json")], env=env, stdout=subprocess.DEVNULL)
+
+    def result(self) -> list[dict]:
+        from . import errors
+
+        code = self.proc.wait()
+        out = self.tmp / "parts.json"
+        data = json.loads(out.read_text()) if out.is_file() else None
+        if data is None:
+            raise RuntimeError(f"the knee's process (python -m fesolver.simulate) ended with exit code {code} "
+                               f"and no result (its error output is above)")
+        if "error" in data:
+            cls = getattr(errors, data["error"]["type"], None)
+            if not (isinstance(cls, type) and issubclass(cls, errors.FesolverError)):
+                cls = RuntimeError
+            raise cls(data["error"]["message"])
+        return data["parts"]
+
+    def close(self) -> None:
+        import shutil
+
+        if self.proc.poll() is None:  # interrupted: do not leave it running
+            self.proc.terminate()
+            self.proc.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _knee_process_main(job_file: str, out_file: str) -> int:
+    """Entry of the knee's process: solve the job of :class:`_KneeProcess`, write ``{"parts": ...}`` or
+    ``{"error": {"type", "message"}}`` to ``out_file`` (a temporary file, then renamed)."""
+    import traceback
+
+    from .chain import chain_loads, stance_phase
+    from .errors import FesolverError
+    from .scenario import parse_scenario
+
+    job = json.loads(Path(job_file).read_text())
+    try:
+        scenario = parse_scenario(job["expanded"], job["source"])
+        phase = scenario["gait.instant"] == "stance_phase"
+        samples = stance_phase(scenario) if phase else [chain_loads(scenario)]
+        res: dict = {"parts": _knee_parts(scenario, samples, Path(job["outdir"]), job["steps"], False, phase)}
+        code = 0
+    except FesolverError as exc:
+        res, code = {"error": {"type": type(exc).__name__, "message": str(exc)}}, 1
+    except Exception as exc:
+        res = {"error": {"type": type(exc).__name__, "message": f"{exc}\n{traceback.format_exc()}"}}
+        code = 1
+    text = json.dumps(res, default=_jsonable)
+    atomic_write(Path(out_file), lambda p: Path(p).write_text(text))
+    return code
+
+
+def _foot_threads(two: bool) -> int | None:
+    """While the knee has a process of its own, the foot's numba kernels leave it a core: returns the previous
+    thread count (``None``: unchanged)."""
+    if not two:
+        return None
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(before, _cores() - 1)))
+    return before
+
+
+def _restore_threads(before: int | None) -> None:
+    if before is not None:
+        import numba
+
+        numba.set_num_threads(before)
+
+
+def run_scenario(scenario, outdir, progress: bool = False, parallel: bool | None = None) -> dict:
     """Solve ``scenario`` (a :class:`~fesolver.scenario.Scenario`) and write into ``outdir``: ``foot.vtu``,
     ``knee.vtu``, ``patellofemoral.vtu`` (with ``output.steps`` also ``foot.pvd`` / ``knee.pvd`` /
     ``patellofemoral.pvd`` series), ``scenario.json`` (the
@@ -536,7 +673,11 @@ def run_scenario(scenario, outdir, progress: bool = False) -> dict:
 
     ``gait.instant = "stance_phase"`` solves ``gait.samples`` instants; the files then carry the sample
     number (``foot_03.vtu``), ``foot.pvd``/``knee.pvd`` run over the stance phase and ``stance.csv`` holds one
-    row of headline numbers per sample."""
+    row of headline numbers per sample.
+
+    With both sub-models, two or more cores and ``parallel`` (default: the scenario's ``solver.parallel``,
+    true) the knee and patellofemoral joint are solved in a second process, on one thread, while this process
+    solves the foot (the progress bar shows the foot's load steps); the results are those of a sequential run."""
     from .chain import chain_loads, stance_phase
 
     outdir = Path(outdir)
@@ -550,36 +691,44 @@ def run_scenario(scenario, outdir, progress: bool = False) -> dict:
     steps = scenario["output.steps"] and not phase
     summary: dict = {"scenario": scenario.title, "source": str(scenario.path), "units": UNITS,
                      "fesolver": _version()}
-    foot_parts = None
-    runs = []
-    series: dict[str, list] = {"foot": [], "knee": [], "patellofemoral": []}
-    for i, loads in enumerate(samples):
-        tag = f"_{i:02d}" if phase else ""
-        part: dict = {"chain": loads.to_dict()}
+    two = _use_two_processes(scenario, parallel)
+    summary["processes"] = 2 if two else 1
+    runs: list[dict] = [{"chain": loads.to_dict()} for loads in samples]
+    knee_job = _KneeProcess(scenario, outdir, steps) if two else None
+    if two and progress:
+        print("the knee (and patellofemoral joint) solves in a second process; the bar shows the foot",
+              file=sys.stderr, flush=True)
+    try:
         if which in ("both", "foot"):
-            if foot_parts is None:
+            threads = _foot_threads(two)
+            try:
                 foot_parts = build_foot_models(scenario)
-            model, prob = foot_problem(scenario, loads.foot, *foot_parts)
-            part["foot"] = _solve(f"foot{tag}", model, prob, outdir, steps, progress, foot_metrics)
-            part["foot"]["model"] = _params(foot_parts)
-            series["foot"].append((loads.phase, f"foot{tag}.vtu"))
-            _add_ratios(part["foot"], loads.foot.body_weight_N)
-        if which in ("both", "knee"):
-            knee = build_knee_model(scenario, loads.knee)
-            model, prob = knee_problem(scenario, loads.knee, knee)
-            part["knee"] = _solve(f"knee{tag}", model, prob, outdir, steps, progress, knee_metrics)
-            part["knee"]["model"] = {k: v for k, v in knee.params.items() if _plain(v)}
-            series["knee"].append((loads.phase, f"knee{tag}.vtu"))
-            pf, prob, info = patellofemoral_problem(scenario, loads.knee)
-            if pf is None:
-                part["patellofemoral"] = info
-            else:
-                part["patellofemoral"] = _solve(f"patellofemoral{tag}", pf, prob, outdir, steps, progress,
-                                                patellofemoral_metrics)
-                part["patellofemoral"]["loading"] = info
-                part["patellofemoral"]["model"] = {k: v for k, v in pf.params.items() if _plain(v)}
-                series["patellofemoral"].append((loads.phase, f"patellofemoral{tag}.vtu"))
-        runs.append(part)
+                for i, loads in enumerate(samples):
+                    tag = f"_{i:02d}" if phase else ""
+                    model, prob = foot_problem(scenario, loads.foot, *foot_parts)
+                    part = _solve(f"foot{tag}", model, prob, outdir, steps, progress, foot_metrics)
+                    part["model"] = _params(foot_parts)
+                    _add_ratios(part, loads.foot.body_weight_N)
+                    runs[i]["foot"] = part
+            finally:
+                _restore_threads(threads)
+        if knee_job is not None:
+            if progress and knee_job.proc.poll() is None:
+                print("the foot is done; waiting for the knee's process", file=sys.stderr, flush=True)
+            knee = knee_job.result()
+        elif which in ("both", "knee"):
+            knee = _knee_parts(scenario, samples, outdir, steps, progress, phase)
+        else:
+            knee = [{} for _ in samples]
+    finally:
+        if knee_job is not None:
+            knee_job.close()
+    for run, k in zip(runs, knee, strict=True):
+        run.update(k)
+    series: dict[str, list] = {name: [(loads.phase, f"{name}{f'_{i:02d}' if phase else ''}.vtu")
+                                      for i, (loads, run) in enumerate(zip(samples, runs, strict=True))
+                                      if name in run and "dofs" in run[name]]
+                               for name in ("foot", "knee", "patellofemoral")}
     if phase:
         summary["stance"] = runs
         for name, entries in series.items():
@@ -736,3 +885,7 @@ def _jsonable(v):
     if isinstance(v, Path):
         return str(v)
     raise TypeError(f"not JSON-serialisable: {type(v).__name__}")
+
+
+if __name__ == "__main__":  # the knee's process of a run (see _KneeProcess)
+    sys.exit(_knee_process_main(sys.argv[1], sys.argv[2]))

@@ -407,6 +407,52 @@ def test_patellofemoral_skipped_without_compression():
     assert prob.newton.initial_step == PF_LOAD_STEP
 
 
+def test_knee_in_a_second_process_gives_the_sequential_results(tmp_path_factory):
+    """With two cores the knee and patellofemoral joint solve in a second process (``python -m fesolver.simulate``)
+    while the foot solves: same files, same figures as a sequential run (up to the summation order of a
+    different thread count)."""
+    import os
+
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one core: runs are sequential")
+    two, out2 = solved(tmp_path_factory, "midstance")
+    assert two["processes"] == 2
+    one, out1 = solved(tmp_path_factory, "midstance", **{"solver.parallel": False})
+    assert one["processes"] == 1
+    for part in ("foot", "knee", "patellofemoral"):
+        assert sorted(p.name for p in out2.glob(f"{part}*")) == sorted(p.name for p in out1.glob(f"{part}*"))
+        h1, h2 = headline({part: one[part]}), headline({part: two[part]})
+        assert h1.keys() == h2.keys() and h1
+        for k, v in h1.items():
+            assert h2[k] == pytest.approx(v, rel=1e-6, abs=1e-9), (part, k)
+        assert two[part]["solver"]["newton_iterations"] == one[part]["solver"]["newton_iterations"]
+
+
+def test_knee_process_errors_come_back_with_their_class(tmp_path):
+    """An error in the knee's process is raised in the caller with its class and message (a scenario error here:
+    the expanded scenario the process receives is invalid) and the process's temporary folder is removed."""
+    from fesolver.errors import ScenarioError
+    from fesolver.simulate import _KneeProcess
+
+    good = load_scenario(SCENARIOS / "midstance.toml")
+
+    class Broken:
+        path = good.path
+
+        def expanded(self):
+            e = good.expanded()
+            e["knee"]["flexion_deg"] = 500.0
+            return e
+
+    job = _KneeProcess(Broken(), tmp_path, steps=False)
+    try:
+        with pytest.raises(ScenarioError, match="flexion_deg"):
+            job.result()
+    finally:
+        job.close()
+    assert not job.tmp.exists() and job.proc.returncode == 1
+
+
 def test_cli_run_bad_scenario_writes_nothing(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text(f'extends = "{(SCENARIOS / "standing.toml").as_posix()}"\n[foot]\neversion_deg = 40\n')
