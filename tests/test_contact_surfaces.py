@@ -238,16 +238,17 @@ def test_symmetric_two_pass_pressure_on_both_surfaces():
 
 
 # -- friction ------------------------------------------------------------------------------------
-def slide(mu, drag_mm=0.3, lower_rigid=True, steps=0.25):
+def slide(mu, drag_mm=0.3, lower_rigid=True, steps=0.25, friction_from=0.0, drag_end=1.0):
     """A 6 x 6 x 5 mm block pressed 0.05 mm onto a 10 x 10 mm base (t <= 0.5), then dragged sideways by
     ``drag_mm`` with its top held (t > 0.5). The base is a fixed rigid body (a plane) or an elastic block
-    clamped at its bottom. Returns the result, normal force N and tangential force T (top reactions)."""
+    clamped at its bottom. The drag ends at load factor ``drag_end`` (held after it). Returns the result, normal
+    force N and tangential force T (top reactions)."""
     from fesolver.loads import FixedDisplacement, LoadCurve, Selection
 
     L, Lu, sh = 10.0, 6.0, (2.0, 2.0)
     mesh = stacked_blocks((5, 5, 2), (4, 4, 2), shift=sh, Lu=Lu)
     press = LoadCurve(((0.0, 0.0), (0.5, 1.0), (1.0, 1.0)))
-    drag = LoadCurve(((0.0, 0.0), (0.5, 0.0), (1.0, 1.0)))
+    drag = LoadCurve(((0.0, 0.0), (0.5, 0.0), (drag_end, 1.0)) + (((1.0, 1.0),) if drag_end < 1.0 else ()))
     topbox = Selection(box=((sh[0] - 1, sh[1] - 1, 10.0), (sh[0] + Lu + 1, sh[1] + Lu + 1, 10.0)))
     bcs = [FixedDisplacement(topbox, {2: -0.05}, "press", curve=press),
            FixedDisplacement(topbox, {0: drag_mm, 1: 0.0}, "drag", curve=drag)]
@@ -256,7 +257,7 @@ def slide(mu, drag_mm=0.3, lower_rigid=True, steps=0.25):
         bodies = [RigidBody("lower", prescribed={k: 0.0 for k in range(6)}, name="plane")]
     else:
         bcs.append(FixedDisplacement(Selection(box=((-1, -1, 0), (L + 1, L + 1, 0))), {0: 0.0, 1: 0.0, 2: 0.0}, "base"))
-    c = SurfaceContact(slave="upper_bottom", master="lower_top", name="c", friction=mu)
+    c = SurfaceContact(slave="upper_bottom", master="lower_top", name="c", friction=mu, friction_from=friction_from)
     prob = Problem(mesh, mats(), bcs=bcs, contacts=[c], rigid_bodies=bodies,
                    newton=NewtonOptions(initial_step=steps, max_step=steps))
     res = prob.solve()
@@ -285,6 +286,21 @@ def test_sliding_on_elastic_base():
     s = res.contact["c"]["summary"]
     assert np.linalg.norm(s["friction_force_N"]) == pytest.approx(0.5 * s["normal_force_N"], rel=0.01)
     assert Ft / Fn == pytest.approx(0.5, rel=0.02)
+
+
+def test_friction_from_a_load_factor():
+    """``friction_from``: frictionless up to that load factor, sticking from where the surfaces then are. The block is
+    dragged 0.3 mm between load factors 0.5 and 0.75 and then held: with friction throughout it keeps T = mu N (it
+    slid); with friction from 0.75 the drag was frictionless (no tangential force, no history) and the block then
+    sticks where it stands, so T = 0 at the end. Dragged on to 1, friction from 0.75 ends sliding at T = mu N."""
+    _, Fn, Ft = slide(0.5, drag_end=0.75)
+    assert Ft == pytest.approx(0.5 * Fn, rel=0.01)
+    res, Fn, Ft = slide(0.5, drag_end=0.75, friction_from=0.75)
+    assert Ft < 1e-6 * Fn and res.contact["c"]["summary"]["sliding_nodes"] == 0
+    res, Fn, Ft = slide(0.5, friction_from=0.75)
+    assert Ft == pytest.approx(0.5 * Fn, rel=0.01)
+    with pytest.raises(ValueError, match="friction_from"):
+        SurfaceContact(slave="a", master="b", friction=0.5, friction_from=1.0)
 
 
 def test_sticking_block_transmits_less_than_mu_n():

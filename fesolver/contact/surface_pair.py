@@ -463,6 +463,10 @@ class SurfaceContact:
         :func:`~fesolver.contact.rigid_surfaces.contact_modulus`; ``h`` the square root of the mean nodal area).
     tangential_penalty : float, MPa/mm, optional
         ``eps_T`` of the stick regularisation; default ``eps``.
+    friction_from : float
+        Load factor after which friction acts (default 0: throughout). Before it the pair is frictionless and
+        keeps no friction history; the first step that ends past it starts sticking from where the surfaces then
+        are (zero tangential traction). For an analysis whose early steps only put bodies in place.
     augmentation : bool
         Uzawa updates of the normal multipliers (off: pure penalty).
     tol, gap_tol : float
@@ -507,6 +511,7 @@ class SurfaceContact:
     friction: float = 0.0
     penalty: float | None = None
     tangential_penalty: float | None = None
+    friction_from: float = 0.0
     augmentation: bool = True
     tol: float = 1e-2
     gap_tol: float = 1e-6
@@ -521,6 +526,9 @@ class SurfaceContact:
     def __post_init__(self):
         if not (self.friction >= 0.0):
             raise ValueError(f"contact {self.name!r}: friction must be >= 0, got {self.friction}")
+        if not (0.0 <= self.friction_from < 1.0):
+            raise ValueError(f"contact {self.name!r}: friction_from must be a load factor in [0, 1), got "
+                             f"{self.friction_from!r}")
         if self.subdivision is not None and self.subdivision != "nodal" and not (
                 isinstance(self.subdivision, int) and 0 <= self.subdivision <= 4):
             raise ValueError(f"contact {self.name!r}: subdivision must be 0..4 or 'nodal', got {self.subdivision!r}")
@@ -569,12 +577,16 @@ class SurfaceContact:
                 self.g0[k] = np.where(o["has"] & (o["gap"] < 0.0), o["gap"], 0.0)
         self._ready = True
 
+    def _mu(self, system) -> float:
+        """The Coulomb coefficient at the system's load factor (0 up to ``friction_from``)."""
+        return self.friction if float(getattr(system, "t", 1.0)) > self.friction_from else 0.0
+
     def _eval(self, system, u3, want_tangent):
         if not self._ready:
             self.setup(system)
         x = system.points + u3
         ramp = 1.0 - min(max(float(getattr(system, "t", 1.0)), 0.0), 1.0)
-        return [ps.evaluate(x, self.x_n, self.eps, self.eps_t, self.friction, self.radius, want_tangent,
+        return [ps.evaluate(x, self.x_n, self.eps, self.eps_t, self._mu(system), self.radius, want_tangent,
                             self.geometric_stiffness, None if g0 is None else ramp * g0, smoothing=self.smoothing)
                 for ps, g0 in zip(self.passes, self.g0, strict=True)]
 
@@ -609,7 +621,7 @@ class SurfaceContact:
 
     def commit(self, system, u3) -> None:
         """Store the converged state as the friction history (tractions and coordinates)."""
-        if self.friction > 0.0:
+        if self._mu(system) > 0.0:
             outs = self._eval(system, u3, False)
             for ps, o in zip(self.passes, outs, strict=True):
                 ps.t_n = o["traction"].copy()
@@ -632,7 +644,7 @@ class SurfaceContact:
         for ps, o, sign in zip(self.passes, outs, (1.0, -1.0), strict=False):
             fn = -o["f"].reshape(-1, 3)
             force += sign * fn[ps.nodes].sum(axis=0)  # pass 2's slave is the master: opposite sign
-            if self.friction > 0:
+            if self._mu(system) > 0:
                 friction_force += sign * ps.weight * o["traction"].T @ ps.A
         cop = (w[:, None] * x[ps0.nodes]).sum(axis=0) / w.sum() if w.sum() > 0 else np.full(3, np.nan)
         nodes = np.concatenate([ps.nodes for ps in self.passes])
