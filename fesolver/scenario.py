@@ -118,6 +118,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "midsole": Key("string", "none", doc="footwear midsole under the insert (type = insole): none (rigid "
                                              "ground) or a library material"),
         "midsole_thickness_mm": _n(20.0, 2.0, 50.0, "mm", "midsole thickness"),
+        "friction": _n(0.0, 0.0, 2.0, "-", "Coulomb coefficient of the skin on the insert, acting once the insert "
+                       "carries the foot; 0 = frictionless like the bare-foot ground (measured skin on five materials "
+                       "including Pelite: 0.46 +/- 0.15, Zhang & Mak 1999)"),
     },
     "knee": {
         "flexion_deg": _n(None, 0.0, 90.0, "deg", "override: knee flexion (default from the gait instant)"),

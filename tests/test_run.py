@@ -28,13 +28,12 @@ SHIPPED = ["standing", "midstance", "overpronation", "supination", "antalgic_kne
 #: the scenarios with an insert take minutes on the coarse mesh (the insert is put in place in four phases, about
 #: 40 load steps; see docs/models.md): run with the slow tests
 INSOLE = {"overpronation_medial_post", "flat_foot_arch_support", "lateral_wedge"}
-#: wedged inserts not yet seen to converge. The lateral wedge solves since the foot-insert contact went to
-#: integration points (coarse: 73 load steps, 677 Newton iterations, 1979 s for the foot sharing the machine;
-#: docs/models.md "Foot on an insert", history items 10-11); the medial post stops at load factor 0.782 with them
-#: (61 load steps, 618 Newton iterations, 1568 s; the last attempt reached a relative residual of 1.03e-4 against
-#: the tolerance 1e-4, then diverged): a known failure until it finishes
-_WEDGE_XFAIL = pytest.mark.xfail(strict=True, reason="the medial post is not yet seen to converge (issue 6 note)")
-WEDGES = {"overpronation_medial_post"}
+#: wedged inserts not yet seen to converge: none since December 2026. The lateral wedge solves since the foot-insert
+#: contact went to integration points (coarse: 73 load steps, 677 Newton iterations, 1979 s for the foot sharing the
+#: machine; docs/models.md "Foot on an insert", history items 10-11); the medial post with skin friction on the insert
+#: (orthotic.friction = 0.46 from load factor 0.55; frictionless it stopped at 0.782; history item 12)
+_WEDGE_XFAIL = pytest.mark.xfail(strict=True, reason="not yet seen to converge (issue 6 note)")
+WEDGES: set = set()
 RUNS: dict = {}
 
 
@@ -226,7 +225,15 @@ def test_insert_starts_below_the_support_plane(name):
     lowered only below the unloaded skin), and the shoe lifts it back by that distance plus INSOLE_LIFT, along
     the ground normal."""
     from fesolver.chain import chain_loads
-    from fesolver.simulate import INSOLE_LIFT, INSOLE_MARGIN, _facet_nodes, build_foot_models, foot_problem
+    from fesolver.simulate import (
+        INSOLE_LIFT,
+        INSOLE_MARGIN,
+        INSOLE_SINK,
+        INSOLE_TANGENTIAL_FACTOR,
+        _facet_nodes,
+        build_foot_models,
+        foot_problem,
+    )
 
     s = load_scenario(SCENARIOS / f"{name}.toml")
     foot, insole = build_foot_models(s)
@@ -245,6 +252,10 @@ def test_insert_starts_below_the_support_plane(name):
     z_top = insole.mesh.points[_facet_nodes(insole.mesh, "insole_top"), 2]
     assert z_top.max() > 1.0  # a raised feature (arch support, posting): the test is not about a flat insert
     assert lift @ n == pytest.approx(z_top.max() + INSOLE_MARGIN + INSOLE_LIFT, abs=1e-9)
+    # skin friction on the insert (orthotic.friction; the medial post's 0.46) acts once the insert carries the foot
+    c = next(c for c in prob.contacts if c.name == "insole")
+    assert c.friction == s["orthotic.friction"] and c.friction_from == INSOLE_SINK
+    assert c.tangential_penalty == pytest.approx(INSOLE_TANGENTIAL_FACTOR * c.penalty)
 
 
 def load_material_moduli(name):

@@ -464,9 +464,10 @@ class SurfaceContact:
     tangential_penalty : float, MPa/mm, optional
         ``eps_T`` of the stick regularisation; default ``eps``.
     friction_from : float
-        Load factor after which friction acts (default 0: throughout). Before it the pair is frictionless and
-        keeps no friction history; the first step that ends past it starts sticking from where the surfaces then
-        are (zero tangential traction). For an analysis whose early steps only put bodies in place.
+        Load factor from which friction acts (default 0: throughout): in the load steps that start at or after
+        it. Before, the pair is frictionless and keeps no friction history, so the first frictional step starts
+        sticking from where the surfaces then stand (zero tangential traction). For an analysis whose early
+        steps only put bodies in place.
     augmentation : bool
         Uzawa updates of the normal multipliers (off: pure penalty).
     tol, gap_tol : float
@@ -522,6 +523,7 @@ class SurfaceContact:
     initial_overlap: str = "enforce"
     smoothing: float = 0.0
     _ready: bool = field(default=False, init=False, repr=False)
+    _t_n: float = field(default=0.0, init=False, repr=False)  # load factor of the committed state
 
     def __post_init__(self):
         if not (self.friction >= 0.0):
@@ -540,7 +542,8 @@ class SurfaceContact:
 
     @property
     def symmetric_tangent(self) -> bool:
-        return self.friction == 0.0
+        """Symmetric in the frictionless steps (read at the start of each step)."""
+        return self._mu() == 0.0
 
     def setup(self, system) -> None:
         problem = system.problem
@@ -568,6 +571,7 @@ class SurfaceContact:
         sizes = [ps.h_master for ps in self.passes] + [_mean_size(pts, sconn)]
         self.radius = 2.0 * max(sizes) if self.search_radius is None else float(self.search_radius)
         self.x_n = pts.copy()  # committed coordinates (friction history)
+        self._t_n = 0.0
         self.g0 = [None] * len(self.passes)
         if self.initial_overlap == "ramp":  # the reference configuration's overlaps (negative weighted gaps)
             for k, ps in enumerate(self.passes):
@@ -577,9 +581,10 @@ class SurfaceContact:
                 self.g0[k] = np.where(o["has"] & (o["gap"] < 0.0), o["gap"], 0.0)
         self._ready = True
 
-    def _mu(self, system) -> float:
-        """The Coulomb coefficient at the system's load factor (0 up to ``friction_from``)."""
-        return self.friction if float(getattr(system, "t", 1.0)) > self.friction_from else 0.0
+    def _mu(self, system=None) -> float:
+        """The Coulomb coefficient of the current step: 0 while the last converged state (the step's start) is
+        before ``friction_from``."""
+        return self.friction if self._t_n >= self.friction_from else 0.0
 
     def _eval(self, system, u3, want_tangent):
         if not self._ready:
@@ -620,7 +625,8 @@ class SurfaceContact:
         return False
 
     def commit(self, system, u3) -> None:
-        """Store the converged state as the friction history (tractions and coordinates)."""
+        """Store the converged state as the friction history (tractions and coordinates) and its load factor
+        (which starts friction at ``friction_from``)."""
         if self._mu(system) > 0.0:
             outs = self._eval(system, u3, False)
             for ps, o in zip(self.passes, outs, strict=True):
@@ -628,6 +634,7 @@ class SurfaceContact:
                 ps.slip_n = o["slip"].copy()
                 ps.n_n = np.where((o["p"] > 0.0)[:, None], o["normal"], 0.0)
         self.x_n = system.points + u3
+        self._t_n = float(getattr(system, "t", 1.0))
 
     def report(self, system, u3) -> dict:
         """Nodal pressure/gap of the slave surface(s) and the summary of the pair."""
