@@ -152,8 +152,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "tolerance": _n(1e-4, 1e-12, 1e-2, "-", "Newton converged at residual <= tolerance x load norm and energy "
                         "<= tolerance x the step's first"),
         "linear": Key("string", "auto", choices=("auto", "pardiso", "cholmod", "scipy", "amg")),
-        "parallel": Key("boolean", True, doc="solve the knee (and patellofemoral joint) in a second process while "
-                        "the foot solves, when both are asked for and the machine has two or more cores"),
+        "parallel": Key("boolean", False, doc="solve the knee (and patellofemoral joint) in a second process while "
+                        "the foot solves (both asked for, two or more cores; measured on 2 cores: not faster, "
+                        "README Performance)"),
     },
     "output": {
         "steps": Key("boolean", False, doc="write every converged load step to the .pvd series"),

@@ -583,13 +583,18 @@ def _knee_parts(scenario, samples, outdir: Path, steps: bool, progress: bool, ph
     return parts
 
 
-#: thread-count variables set to 1 for the knee's process (read when it imports numpy, numba, MKL)
-_ONE_THREAD = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+#: thread-count variables set for the knee's process (read when it imports numpy, numba, MKL)
+_THREAD_VARS = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def _knee_threads() -> int:
+    """Threads of the knee's process: half the cores (the foot keeps the rest)."""
+    return max(1, _cores() // 2)
 
 
 class _KneeProcess:
     """The knee and patellofemoral parts of a run, solved by ``python -m fesolver.simulate`` in a second process
-    on one thread (a fresh interpreter: nothing of the caller's script is re-run, no fork of a threaded
+    on half the cores (a fresh interpreter: nothing of the caller's script is re-run, no fork of a threaded
     process). The scenario goes over as its expanded form, the parts come back as JSON; an error of the
     process is raised again here with its class and message."""
 
@@ -601,7 +606,7 @@ class _KneeProcess:
         job = {"expanded": scenario.expanded(), "source": str(scenario.path), "outdir": str(outdir),
                "steps": bool(steps)}
         (self.tmp / "job.json").write_text(json.dumps(job, default=_jsonable))
-        env = {**os.environ, **{k: "1" for k in _ONE_THREAD}}
+        env = {**os.environ, **{k: str(_knee_threads()) for k in _THREAD_VARS}}
         self.proc = subprocess.Popen([sys.executable, "-m", "fesolver.simulate", str(self.tmp / "job.json"),
                                       str(self.tmp / "parts.json")], env=env, stdout=subprocess.DEVNULL)
 
@@ -664,7 +669,7 @@ def _foot_threads(two: bool) -> int | None:
     import numba
 
     before = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(before, _cores() - 1)))
+    numba.set_num_threads(max(1, min(before, _cores() - _knee_threads())))
     return before
 
 
@@ -687,9 +692,10 @@ def run_scenario(scenario, outdir, progress: bool = False, parallel: bool | None
     row of headline numbers per sample.
 
     With both sub-models, two or more cores and ``parallel`` (default: the scenario's ``solver.parallel``,
-    true) the knee and patellofemoral joint are solved in a second process, on one thread, while this process
+    false) the knee and patellofemoral joint are solved in a second process, on half the cores, while this process
     solves the foot (the progress bar shows the foot's load steps); the results are those of a sequential run
-    to round-off (one thread sums in another order: measured 2e-8 relative on midstance's knee)."""
+    to round-off (another thread count sums in another order: measured 2e-8 relative on midstance's knee). On this
+    2-core machine it was not faster (README, Performance): the solves already use both cores."""
     from .chain import chain_loads, stance_phase
 
     outdir = Path(outdir)

@@ -426,9 +426,9 @@ def test_knee_in_a_second_process_gives_the_sequential_results(tmp_path_factory)
 
     if len(os.sched_getaffinity(0)) < 2:
         pytest.skip("one core: runs are sequential")
-    two, out2 = solved(tmp_path_factory, "midstance")
+    two, out2 = solved(tmp_path_factory, "midstance", **{"solver.parallel": True})
     assert two["processes"] == 2
-    one, out1 = solved(tmp_path_factory, "midstance", **{"solver.parallel": False})
+    one, out1 = solved(tmp_path_factory, "midstance")
     assert one["processes"] == 1
     for part in ("foot", "knee", "patellofemoral"):
         assert sorted(p.name for p in out2.glob(f"{part}*")) == sorted(p.name for p in out1.glob(f"{part}*"))
