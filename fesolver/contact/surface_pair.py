@@ -581,7 +581,7 @@ class SurfaceContact:
                 self.g0[k] = np.where(o["has"] & (o["gap"] < 0.0), o["gap"], 0.0)
         self._ready = True
 
-    def _mu(self, system=None) -> float:
+    def _mu(self) -> float:
         """The Coulomb coefficient of the current step: 0 while the last converged state (the step's start) is
         before ``friction_from``."""
         return self.friction if self._t_n >= self.friction_from else 0.0
@@ -591,7 +591,7 @@ class SurfaceContact:
             self.setup(system)
         x = system.points + u3
         ramp = 1.0 - min(max(float(getattr(system, "t", 1.0)), 0.0), 1.0)
-        return [ps.evaluate(x, self.x_n, self.eps, self.eps_t, self._mu(system), self.radius, want_tangent,
+        return [ps.evaluate(x, self.x_n, self.eps, self.eps_t, self._mu(), self.radius, want_tangent,
                             self.geometric_stiffness, None if g0 is None else ramp * g0, smoothing=self.smoothing)
                 for ps, g0 in zip(self.passes, self.g0, strict=True)]
 
@@ -627,7 +627,7 @@ class SurfaceContact:
     def commit(self, system, u3) -> None:
         """Store the converged state as the friction history (tractions and coordinates) and its load factor
         (which starts friction at ``friction_from``)."""
-        if self._mu(system) > 0.0:
+        if self._mu() > 0.0:
             outs = self._eval(system, u3, False)
             for ps, o in zip(self.passes, outs, strict=True):
                 ps.t_n = o["traction"].copy()
@@ -651,7 +651,7 @@ class SurfaceContact:
         for ps, o, sign in zip(self.passes, outs, (1.0, -1.0), strict=False):
             fn = -o["f"].reshape(-1, 3)
             force += sign * fn[ps.nodes].sum(axis=0)  # pass 2's slave is the master: opposite sign
-            if self._mu(system) > 0:
+            if self._mu() > 0:
                 friction_force += sign * ps.weight * o["traction"].T @ ps.A
         cop = (w[:, None] * x[ps0.nodes]).sum(axis=0) / w.sum() if w.sum() > 0 else np.full(3, np.nan)
         nodes = np.concatenate([ps.nodes for ps in self.passes])
