@@ -48,3 +48,20 @@ def test_pardiso_reuses_the_analysis_only_for_the_same_pattern(symmetric, monkey
         assert info.method == "pardiso"
         assert np.linalg.norm(A @ x - b) <= 1e-10 * np.linalg.norm(b)
     assert calls == [False, True, False]
+
+
+def test_auto_keeps_the_direct_solver_for_newton_tangents():
+    """``auto`` past ``direct_limit``: a positive-definite matrix goes to the iterative path (SuperLU below 30k
+    unknowns, AMG-CG above), a Newton tangent (``positive_definite=False``, here an indefinite shifted Laplacian
+    that CG cannot solve) stays with PARDISO up to INDEFINITE_DIRECT_LIMIT and is solved to round-off."""
+    n = 20
+    A = _laplacian(n, shift=-0.5)  # eigenvalues of the 2D Laplacian span (0, 8): shifted, some are negative
+    assert np.linalg.eigvalsh(A.toarray()).min() < 0.0
+    b = np.random.default_rng(3).standard_normal(n * n)
+    assert L._choose(n * n, LinearSolverOptions(direct_limit=100)) == "scipy"
+    assert L._choose(200_000, LinearSolverOptions(direct_limit=100)) == "amg"
+    assert L._choose(200_000, LinearSolverOptions(direct_limit=100, positive_definite=False)) == "pardiso"
+    assert L._choose(L.INDEFINITE_DIRECT_LIMIT + 1, LinearSolverOptions(positive_definite=False)) == "amg"
+    x, info = solve_linear(A, b, LinearSolverOptions(direct_limit=100, positive_definite=False))
+    assert info.method == "pardiso"
+    assert np.linalg.norm(A @ x - b) <= 1e-10 * np.linalg.norm(b)
