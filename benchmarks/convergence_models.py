@@ -50,6 +50,8 @@ FOOT_COLUMNS = (
     ("peak_pressure_kPa", "peak plantar p [kPa]", "{:.0f}"),
     ("peak_heel_pressure_kPa", "peak heel p [kPa]", "{:.0f}"),
     ("peak_forefoot_pressure_kPa", "peak forefoot p [kPa]", "{:.0f}"),
+    ("peak_heel_sensor_pressure_kPa", "peak heel p, 1 cm^2 sensor [kPa]", "{:.0f}"),
+    ("peak_forefoot_sensor_pressure_kPa", "peak forefoot p, 1 cm^2 sensor [kPa]", "{:.0f}"),
     ("contact_area_mm2", "contact area [mm^2]", "{:.0f}"),
     ("rear_half_force_share", "rear-half load share", "{:.3f}"),
 )
@@ -152,6 +154,9 @@ def foot_case(level: str, size_factor: float = 1.0, linear: str = "auto") -> dic
                        "peak_heel_pressure_kPa": p["peak_heel_pressure_kPa"],
                        "peak_midfoot_pressure_kPa": p["peak_midfoot_pressure_kPa"],
                        "peak_forefoot_pressure_kPa": p["peak_forefoot_pressure_kPa"],
+                       "peak_sensor_pressure_kPa": p["peak_sensor_pressure_kPa"],
+                       "peak_heel_sensor_pressure_kPa": p["peak_heel_sensor_pressure_kPa"],
+                       "peak_forefoot_sensor_pressure_kPa": p["peak_forefoot_sensor_pressure_kPa"],
                        "contact_area_mm2": p["contact_area_mm2"], "ground_force_N": p["force_N"],
                        "centre_of_pressure_mm": list(p["centre_of_pressure_mm"]),
                        **plantar_detail(model, res)}}

@@ -183,6 +183,17 @@ def test_standing_peak_heel_pressure(achilles_series):
     assert lo <= p <= hi, p
 
 
+def test_standing_peak_heel_sensor_pressure(achilles_series):
+    """The same published figure compared like with like: the model's contact force averaged over 1 cm^2 squares,
+    as a plate's sensors average it (``peak_heel_sensor_pressure_kPa``), within +/-50 % of 95.5 kPa (Ohlendorf
+    et al. 2020). The nodal peak above (about 200 kPa) is a single skin node's force over its tributary area; the
+    sensor reading sums the neighbouring nodes' forces too (coarse: 108 kPa; docs/validation.md section 3 gives
+    it per mesh level)."""
+    p = achilles_series[1.0]["plantar"]["peak_heel_sensor_pressure_kPa"]
+    lo, hi = (1 - MEAN_TOLERANCE) * OHLENDORF_REARFOOT_KPA, (1 + MEAN_TOLERANCE) * OHLENDORF_REARFOOT_KPA
+    assert lo <= p <= hi, p
+
+
 @pytest.mark.xfail(strict=True, reason="the model's forefoot is nearly unloaded in standing (peak about 15 kPa; "
                    "the rear half of the sole carries about 90 % of the load against 54-55 % measured): generic "
                    "geometry, no toe flexors, the ankle load not balanced to a measured centre of pressure")
