@@ -178,8 +178,9 @@ def _pardiso_solve(solver, A, b):
 #: tangents: ``positive_definite=False``). Conjugate gradients need a positive-definite matrix, and a tangent
 #: with contact, nearly incompressible tissue and bone 10^6 times stiffer than fat defeats smoothed-aggregation
 #: AMG: on the medium foot's first tangent (185k unknowns) AMG-CG ended 300 iterations (59 s) at a relative
-#: residual of 1.3, while PARDISO factorised it in 11.4 s (1.4 GB of factors; growing as about n^(4/3), some
-#: 13 GB at this limit). ``direct_limit`` still governs positive-definite solves.
+#: residual of 1.3, while PARDISO factorised it in 11.4 s (1.4 GB of factors; the fine foot, 502k unknowns, peaked
+#: at 9.3 GB of memory in all; factors grow as about n^(4/3)). ``direct_limit`` still governs positive-definite
+#: solves.
 INDEFINITE_DIRECT_LIMIT = 1_000_000
 
 
