@@ -17,7 +17,11 @@ Standard loads (the same as ``docs/validation.md`` and ``tests/test_validation.p
 Each case (model, level) runs in its own child process (its own peak memory; a crash or ``--timeout`` loses
 only that case) and the results are written to ``benchmarks/results/convergence_models.json`` after every
 case, so a long fine-level run can be watched and a partial study is kept; ``--reuse`` takes the cases already
-in that file instead of solving them again (to add a level, or resume after an interruption). The table lists
+in that file instead of solving them again (to add a level, or resume after an interruption). A case that is
+stopped mid-solve (``--timeout``, a kill, the end of a session) continues from its last converged load step when
+the study is run again: each case writes a restart file after every step (``--checkpoint-dir``, by default
+``~/.cache/fesolver/checkpoints``; deleted when the case is done). ``solve_s`` is then this run's part,
+``newton_s`` the Newton time of all steps from the start. The table lists
 per level the DOFs, build and solve times, Newton steps and iterations and the metrics; the last rows give the
 change coarse -> medium and medium -> fine in percent, flagged where it is 5 % or more.
 
@@ -113,7 +117,22 @@ def plantar_detail(model, res) -> dict:
             "forefoot_force_share": float(force[xr >= MIDFOOT_FRACTION].sum() / force.sum())}
 
 
-def foot_case(level: str, size_factor: float = 1.0, linear: str = "auto") -> dict:
+def _solve(prob, checkpoint):
+    """Solve with the restart file ``checkpoint`` (None: without); ``(result, wall s, resumed)``."""
+    resumed = checkpoint is not None and Path(checkpoint).is_file()
+    t0 = time.perf_counter()
+    res = prob.solve(checkpoint=checkpoint)
+    return res, time.perf_counter() - t0, resumed
+
+
+def _timing(res, solve_s: float, resumed: bool) -> dict:
+    """Solve time of this process and the Newton time over all sessions (from the step records: with a restart
+    the steps solved before it count too)."""
+    return {"solve_s": solve_s, "resumed": resumed,
+            "newton_s": float(sum(r.seconds + r.failed_seconds for r in res.steps))}
+
+
+def foot_case(level: str, size_factor: float = 1.0, linear: str = "auto", checkpoint=None) -> dict:
     """Build the standing foot at ``level`` (element sizes times ``size_factor``) and solve it."""
     from fesolver.chain import chain_loads
     from fesolver.models.cache import cached_build
@@ -132,15 +151,13 @@ def foot_case(level: str, size_factor: float = 1.0, linear: str = "auto") -> dic
                         fascia=s["mesh.fascia"], size_factor=float(size_factor))
     build_s = time.perf_counter() - t0
     model, prob = foot_problem(s, loads, foot)
-    t0 = time.perf_counter()
-    res = prob.solve()
-    solve_s = time.perf_counter() - t0
+    res, solve_s, resumed = _solve(prob, checkpoint)
     m = foot_metrics(model, res)
     p = m["plantar"]
     bw = loads.body_weight_N
     out = {"model": "foot", "level": level, "size_factor": size_factor, "dofs": 3 * model.mesh.n_nodes,
            "nodes": model.mesh.n_nodes, "elements": model.mesh.n_solid_elements,
-           "element": foot.params.get("element"), "build_s": build_s, "solve_s": solve_s,
+           "element": foot.params.get("element"), "build_s": build_s, **_timing(res, solve_s, resumed),
            "steps": len(res.steps), "iterations": int(sum(r.iterations for r in res.steps)),
            "load_factor": float(res.load_factor),
            "load": {"ground_force_N": loads.ground_force_N, "achilles_force_N": loads.achilles_force_N,
@@ -163,7 +180,7 @@ def foot_case(level: str, size_factor: float = 1.0, linear: str = "auto") -> dic
     return out
 
 
-def knee_case(level: str, linear: str = "auto") -> dict:
+def knee_case(level: str, linear: str = "auto", checkpoint=None) -> dict:
     """The knee without menisci at ``level``, 1150 N axial in full extension (femur free in z only)."""
     from fesolver.models.knee import build_knee, knee_with_femur_load
     from fesolver.solvers import LinearSolverOptions
@@ -175,14 +192,13 @@ def knee_case(level: str, linear: str = "auto") -> dict:
     loaded = knee_with_femur_load(knee, force=(0.0, 0.0, -KNEE_FORCE_N))
     prob = loaded.problem(newton=NewtonOptions(initial_step=0.5, max_step=1.0),
                           solver=LinearSolverOptions(method=linear))
-    t0 = time.perf_counter()
-    res = prob.solve()
-    solve_s = time.perf_counter() - t0
+    res, solve_s, resumed = _solve(prob, checkpoint)
     c = {n: res.contact[f"tibiofemoral_{n}"]["summary"] for n in ("medial", "lateral")}
     fz = {n: -c[n]["force_N"][2] for n in c}
     return {"model": "knee", "level": level, "dofs": 3 * loaded.mesh.n_nodes, "nodes": loaded.mesh.n_nodes,
             "elements": loaded.mesh.n_solid_elements, "element": "hex8", "build_s": build_s,
-            "solve_s": solve_s, "steps": len(res.steps), "iterations": int(sum(r.iterations for r in res.steps)),
+            **_timing(res, solve_s, resumed), "steps": len(res.steps),
+            "iterations": int(sum(r.iterations for r in res.steps)),
             "load_factor": float(res.load_factor), "load": {"axial_force_N": KNEE_FORCE_N},
             "metrics": {"medial_peak_force_area_MPa": c["medial"]["peak_force_pressure_MPa"],
                         "lateral_peak_force_area_MPa": c["lateral"]["peak_force_pressure_MPa"],
@@ -196,13 +212,19 @@ def knee_case(level: str, linear: str = "auto") -> dict:
 
 
 def worker(argv) -> None:
-    """``--_worker MODEL LEVEL SIZE_FACTOR LINEAR``: run one case, print its JSON as the last line."""
+    """``--_worker MODEL LEVEL SIZE_FACTOR LINEAR [CHECKPOINT]``: run one case, print its JSON as the last line.
+    With CHECKPOINT (a restart file) the solve continues from it when it exists; it is deleted once the case
+    is done (its result is in the JSON)."""
     model, level, size_factor, linear = argv[0], argv[1], float(argv[2]), argv[3]
+    checkpoint = Path(argv[4]) if len(argv) > 4 else None
     from _common import peak_rss_mib
 
-    out = foot_case(level, size_factor, linear) if model == "foot" else knee_case(level, linear)
+    out = (foot_case(level, size_factor, linear, checkpoint) if model == "foot"
+           else knee_case(level, linear, checkpoint))
     out["peak_rss_mib"] = peak_rss_mib()
     print(json.dumps(out))
+    if checkpoint is not None:
+        checkpoint.unlink(missing_ok=True)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -227,7 +249,8 @@ def table(model: str, cases: list[dict]) -> None:
             continue
         m = c["metrics"]
         rows.append([c["level"], c.get("size_factor", "-"), f"{c['dofs']:,}", f"{c['build_s']:.1f}",
-                     f"{c['solve_s']:.0f}", f"{c['steps']}/{c['iterations']}"]
+                     f"{c.get('newton_s', c['solve_s']) if c.get('resumed') else c['solve_s']:.0f}"
+                     + (" (resumed)" if c.get("resumed") else ""), f"{c['steps']}/{c['iterations']}"]
                     + ["-" if m.get(k) is None else fmt.format(m[k]) for k, _, fmt in cols])
     ok = [c for c in cases if "error" not in c]
     for a, b in zip(ok, ok[1:], strict=False):
@@ -262,6 +285,9 @@ def main(argv=None) -> int:
     ap.add_argument("--linear", default="auto", help="linear solver (auto, pardiso, amg, scipy)")
     ap.add_argument("--timeout", type=float, default=6 * 3600.0, help="per case [s]")
     ap.add_argument("--json", default=str(HERE / "results" / "convergence_models.json"))
+    ap.add_argument("--checkpoint-dir", default=str(Path.home() / ".cache" / "fesolver" / "checkpoints"),
+                    help="restart files of the running cases (one per model, level and size factor): an "
+                         "interrupted case continues from its last converged load step when run again; '' = none")
     ap.add_argument("--reuse", action="store_true",
                     help="take the cases already solved in the --json file (same model, level, size factor) "
                          "instead of solving them again")
@@ -294,7 +320,10 @@ def main(argv=None) -> int:
                 res = done[(model, level, float(sf))]
                 res["reused"] = True
             else:
-                res = run_child(__file__, ["--_worker", model, level, str(sf), args.linear], timeout=args.timeout)
+                cmd = ["--_worker", model, level, str(sf), args.linear]
+                if args.checkpoint_dir:
+                    cmd.append(str(Path(args.checkpoint_dir) / f"convergence_{model}_{level}_x{sf:g}.npz"))
+                res = run_child(__file__, cmd, timeout=args.timeout)
             res.setdefault("level", level)
             res.setdefault("size_factor", sf)
             doc["cases"][model].append(res)
@@ -307,7 +336,9 @@ def main(argv=None) -> int:
                       + json.dumps({k: round(v, 4) for k, v in res["metrics"].items()
                                     if isinstance(v, float)}), flush=True)
             doc["changes"][model] = changes(doc["cases"][model])
-            out_path.write_text(json.dumps(doc, indent=2))
+            tmp = out_path.with_name(out_path.name + ".tmp")  # a kill mid-write leaves the last file whole
+            tmp.write_text(json.dumps(doc, indent=2))
+            tmp.replace(out_path)
     for model in args.models:
         print(f"\n{model}:")
         table(model, doc["cases"][model])

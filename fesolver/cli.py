@@ -137,7 +137,7 @@ def _run(args) -> int:
         raise ModelError(f"output {out} exists and is not a directory")
     if not args.quiet:
         print(f"  scenario {scenario.title!r} ({args.scenario}) -> {out}", file=sys.stderr)
-    summary = run_scenario(scenario, out, progress=not args.quiet)
+    summary = run_scenario(scenario, out, progress=not args.quiet, resume=args.resume)
     if not args.quiet:
         print((out / "report.md").read_text(), file=sys.stderr)
     print(json.dumps({"status": summary["status"], "summary": str(out / "summary.json"),
@@ -298,6 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a scenario key, e.g. --set foot.eversion_deg=8 (repeatable)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress output on stderr")
     r.add_argument("-v", "--verbose", action="store_true", help="log details (solver, timings)")
+    r.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run into the same OUTPUT from its restart files (OUTPUT/restart/: "
+                        "the last converged load step of each sub-model)")
     r.set_defaults(func=_run)
     k = sub.add_parser("scenario-keys", help="print the scenario schema as a Markdown table")
     k.set_defaults(func=_scenario_keys)

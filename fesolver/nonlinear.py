@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -25,7 +26,7 @@ from .materials.hyperelastic import StVenantKirchhoff
 from .results import Result, recover_with
 from .rigid import RigidCoupledSystem
 from .solvers import LinearSolveInfo, rigid_body_modes
-from .solvers.newton import ConvergenceError, solve_newton
+from .solvers.newton import Checkpoint, ConvergenceError, solve_newton
 
 __all__ = ["FiniteStrainSystem", "solve_finite_strain"]
 
@@ -176,6 +177,22 @@ class FiniteStrainSystem:
             if hasattr(c, "commit"):
                 c.commit(self, u3)
 
+    def checkpoint_state(self) -> dict[str, np.ndarray]:
+        """The history a restart file needs: each contact's multipliers and friction history, keyed
+        ``"contact<i>.<array>"`` (``i``: the contact's place in the problem's list)."""
+        out = {}
+        for i, c in enumerate(self.contacts):
+            if hasattr(c, "checkpoint_state"):
+                out.update({f"contact{i}.{k}": v for k, v in c.checkpoint_state(self).items()})
+        return out
+
+    def restore_state(self, state: dict[str, np.ndarray]) -> None:
+        """Set the history saved by :meth:`checkpoint_state`."""
+        for i, c in enumerate(self.contacts):
+            if hasattr(c, "restore_state"):
+                pre = f"contact{i}."
+                c.restore_state(self, {k[len(pre):]: v for k, v in state.items() if k.startswith(pre)})
+
     def augment(self, u: np.ndarray) -> bool:
         """Augmented-Lagrangian (Uzawa) update of every contact after a converged step; True = converged."""
         u3 = np.ascontiguousarray(u.reshape(-1, 3))
@@ -269,8 +286,38 @@ def _result(system: FiniteStrainSystem, u: np.ndarray, t: float, records, second
     return res
 
 
-def solve_finite_strain(problem, progress: bool = False, on_step=None) -> Result:
+def model_fingerprint(problem, system) -> str:
+    """SHA-1 of what defines the solve of ``problem`` by ``system``: the mesh (points, cells), the materials,
+    trusses, rigid bodies and contacts (their parameters), the constrained DOFs, and the external forces and
+    prescribed values at load factors 0.25, 0.5, 0.75 and 1 (so a changed load or load curve shows). Solver
+    options are left out: a restart may change them. The system's load factor is left at 0."""
+    import hashlib
+    import re
+
+    h = hashlib.sha1()
+    mesh = problem.mesh
+    h.update(np.ascontiguousarray(mesh.points, dtype=np.float64).tobytes())
+    for blk in list(mesh.solids) + list(mesh.lines):
+        h.update(blk.etype.name.encode())
+        h.update(np.ascontiguousarray(blk.cells, dtype=np.int64).tobytes())
+    h.update(np.ascontiguousarray(system.fixed_dofs, dtype=np.int64).tobytes())
+    for t in (0.25, 0.5, 0.75, 1.0):
+        h.update(np.ascontiguousarray(system.external(t), dtype=np.float64).tobytes())
+        h.update(np.ascontiguousarray(system.fixed_values(t), dtype=np.float64).tobytes())
+    system.external(0.0)
+    described = [sorted(problem.materials.items()), sorted(problem.trusses.items()),
+                 list(getattr(problem, "rigid_bodies", [])), list(problem.contacts)]
+    # object addresses ("at 0x7f...") differ between processes: not part of a model
+    h.update(re.sub(r" at 0x[0-9a-f]+", "", repr(described)).encode())
+    return h.hexdigest()
+
+
+def solve_finite_strain(problem, progress: bool = False, on_step=None, checkpoint=None) -> Result:
     """Solve ``problem`` at finite strain; returns the :class:`~fesolver.results.Result` at ``t = 1``.
+
+    ``checkpoint`` (a path): restart file (:class:`~fesolver.solvers.newton.Checkpoint`), written after every
+    converged step; when it exists the solve continues from it. A file left by a finished solve makes the
+    solve return its result without a new step (delete the file to solve again).
 
     Raises :class:`~fesolver.solvers.newton.ConvergenceError` (with ``.result``: the last converged state)
     when Newton cannot reach the end of the load.
@@ -294,7 +341,9 @@ def solve_finite_strain(problem, progress: bool = False, on_step=None) -> Result
         def callback(t, q, rec):
             on_step(t, result_at(q, t, [rec]))
     try:
-        q, records = solve_newton(solved, problem.newton, problem.solver, on_step=callback, progress=progress)
+        cp = None if checkpoint is None else Checkpoint(Path(checkpoint), model_fingerprint(problem, solved))
+        q, records = solve_newton(solved, problem.newton, problem.solver, on_step=callback, progress=progress,
+                                  checkpoint=cp)
     except ConvergenceError as exc:
         k, e, j = system.worst if system.worst else (None, None, None)
         where = ""

@@ -265,16 +265,19 @@ class Problem:
         return fixed, values[fixed], per_bc
 
     # -- solve ----------------------------------------------------------------------------------
-    def solve(self, progress: bool = False, on_step=None) -> Result:
+    def solve(self, progress: bool = False, on_step=None, checkpoint=None) -> Result:
         """Solve and recover strains and stresses.
 
         Small strain: one linear solve. Finite strain: Newton over the load curves (``progress`` shows a
-        bar; ``on_step(t, result)`` is called with the result of every converged step).
+        bar; ``on_step(t, result)`` is called with the result of every converged step; ``checkpoint``: a
+        restart file, see :func:`~fesolver.nonlinear.solve_finite_strain`).
         """
         if self.nonlinear:
             from .nonlinear import solve_finite_strain
 
-            return solve_finite_strain(self, progress=progress, on_step=on_step)
+            return solve_finite_strain(self, progress=progress, on_step=on_step, checkpoint=checkpoint)
+        if checkpoint is not None:
+            raise ModelError("a restart file (checkpoint) needs the finite-strain analysis; this problem is linear")
         return self._solve_linear()
 
     def _solve_linear(self) -> Result:

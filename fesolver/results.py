@@ -527,12 +527,20 @@ def recover_with(problem: Problem, u: np.ndarray, evaluate, reactions, resultant
 class StepWriter:
     """Writes each converged load step as ``FOLDER/step_NNNN.vtu`` and keeps ``PVD`` (a ParaView time series
     over the load factor; default ``steps/`` and ``result.pvd``) up to date; every file is written whole, then
-    renamed."""
+    renamed. ``resume``: continue the series an earlier (interrupted) solve wrote, from its PVD's entries whose
+    files exist."""
 
-    def __init__(self, outdir, pvd: str = "result.pvd", folder: str = "steps"):
+    def __init__(self, outdir, pvd: str = "result.pvd", folder: str = "steps", resume: bool = False):
+        import re
+
         self.outdir = Path(outdir)
         self.pvd, self.folder = pvd, folder
         self.entries: list[tuple[float, str]] = []
+        old = self.outdir / pvd
+        if resume and old.is_file():
+            for t, f in re.findall(r'timestep="([^"]+)"[^>]*file="([^"]+)"', old.read_text()):
+                if (self.outdir / f).is_file():
+                    self.entries.append((float(t), f))
 
     def __call__(self, t: float, result: Result) -> None:
         steps = self.outdir / self.folder

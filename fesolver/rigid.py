@@ -335,6 +335,16 @@ class RigidCoupledSystem:
         if base_commit is not None:
             base_commit(self.displacement(q))
 
+    def checkpoint_state(self) -> dict[str, np.ndarray]:
+        """The wrapped system's history (contacts), for a restart file."""
+        get = getattr(self.base, "checkpoint_state", None)
+        return {} if get is None else get()
+
+    def restore_state(self, state: dict[str, np.ndarray]) -> None:
+        set_ = getattr(self.base, "restore_state", None)
+        if set_ is not None:
+            set_(state)
+
     def augment(self, q: np.ndarray) -> bool:
         """Augmented-Lagrangian update of the contacts of the wrapped system (True: converged)."""
         base_augment = getattr(self.base, "augment", None)

@@ -622,20 +622,41 @@ def patellofemoral_metrics(model, res) -> dict:
     return out
 
 
-def _solve(name: str, model, prob, outdir: Path, steps: bool, progress: bool, metrics_fn) -> dict:
+#: folder of OUTDIR holding the restart files of a run's sub-models (``foot.npz``, ...) while they solve
+RESTART_DIR = "restart"
+
+
+def _solve(name: str, model, prob, outdir: Path, steps: bool, progress: bool, metrics_fn,
+           resume: bool = False) -> dict:
     """Solve one sub-model; write ``NAME.vtu`` (the last converged state, also when Newton gave up) and, with
-    ``steps``, ``NAME.pvd`` over ``NAME_steps/``; return its part of the summary."""
+    ``steps``, ``NAME.pvd`` over ``NAME_steps/``; return its part of the summary.
+
+    The solve writes its restart file ``OUTDIR/restart/NAME.npz`` after every converged load step and deletes it
+    when it reaches the end of the load; ``resume`` continues from that file when a run was stopped (without it
+    an old file is deleted first). A solve that gives up keeps its file (``restart_file`` in the summary)."""
     from .results import StepWriter
 
     t0 = time.perf_counter()
-    writer = StepWriter(outdir, pvd=f"{name}.pvd", folder=f"{name}_steps") if steps else None
+    ckpt = outdir / RESTART_DIR / f"{name}.npz"
+    resumed = resume and ckpt.is_file()
+    if not resumed:
+        ckpt.unlink(missing_ok=True)
+    writer = StepWriter(outdir, pvd=f"{name}.pvd", folder=f"{name}_steps", resume=resumed) if steps else None
     status, message, res = "ok", "", None
     try:
-        res = prob.solve(progress=progress, on_step=writer)
+        res = prob.solve(progress=progress, on_step=writer, checkpoint=ckpt)
     except ConvergenceError as exc:
         status, message, res = "not_converged", str(exc), getattr(exc, "result", None)
     out = {"status": status, "seconds": round(time.perf_counter() - t0, 2),
            "dofs": 3 * model.mesh.n_nodes, "mesh": model.mesh.summary()}
+    if resumed:
+        out["resumed"] = True
+    if status == "ok":
+        ckpt.unlink(missing_ok=True)
+        if ckpt.parent.is_dir() and not any(ckpt.parent.iterdir()):
+            ckpt.parent.rmdir()
+    elif ckpt.is_file():
+        out["restart_file"] = str(ckpt)
     if message:
         out["message"] = message
     if res is not None:
@@ -672,7 +693,8 @@ def _use_two_processes(scenario, parallel: bool | None) -> bool:
     return parallel and _cores() >= 2 and not multiprocessing.current_process().daemon
 
 
-def _knee_parts(scenario, samples, outdir: Path, steps: bool, progress: bool, phase: bool) -> list[dict]:
+def _knee_parts(scenario, samples, outdir: Path, steps: bool, progress: bool, phase: bool,
+                resume: bool = False) -> list[dict]:
     """The knee and patellofemoral parts of the summary for each sample (chain loads) of ``samples``; writes
     ``knee*.vtu`` and ``patellofemoral*.vtu`` into ``outdir``. Runs in the main process or in a second one."""
     parts = []
@@ -681,14 +703,14 @@ def _knee_parts(scenario, samples, outdir: Path, steps: bool, progress: bool, ph
         part: dict = {}
         knee = build_knee_model(scenario, loads.knee)
         model, prob = knee_problem(scenario, loads.knee, knee)
-        part["knee"] = _solve(f"knee{tag}", model, prob, outdir, steps, progress, knee_metrics)
+        part["knee"] = _solve(f"knee{tag}", model, prob, outdir, steps, progress, knee_metrics, resume)
         part["knee"]["model"] = {k: v for k, v in knee.params.items() if _plain(v)}
         pf, prob, info = patellofemoral_problem(scenario, loads.knee)
         if pf is None:
             part["patellofemoral"] = info
         else:
             part["patellofemoral"] = _solve(f"patellofemoral{tag}", pf, prob, outdir, steps, progress,
-                                            patellofemoral_metrics)
+                                            patellofemoral_metrics, resume)
             part["patellofemoral"]["loading"] = info
             part["patellofemoral"]["model"] = {k: v for k, v in pf.params.items() if _plain(v)}
         parts.append(part)
@@ -710,13 +732,13 @@ class _KneeProcess:
     process). The scenario goes over as its expanded form, the parts come back as JSON; an error of the
     process is raised again here with its class and message."""
 
-    def __init__(self, scenario, outdir: Path, steps: bool):
+    def __init__(self, scenario, outdir: Path, steps: bool, resume: bool = False):
         import subprocess
         import tempfile
 
         self.tmp = Path(tempfile.mkdtemp(prefix="fesolver-knee-"))
         job = {"expanded": scenario.expanded(), "source": str(scenario.path), "outdir": str(outdir),
-               "steps": bool(steps)}
+               "steps": bool(steps), "resume": bool(resume)}
         (self.tmp / "job.json").write_text(json.dumps(job, default=_jsonable))
         env = {**os.environ, **{k: str(_knee_threads()) for k in _THREAD_VARS}}
         self.proc = subprocess.Popen([sys.executable, "-m", "fesolver.simulate", str(self.tmp / "job.json"),
@@ -761,7 +783,8 @@ def _knee_process_main(job_file: str, out_file: str) -> int:
         scenario = parse_scenario(job["expanded"], job["source"])
         phase = scenario["gait.instant"] == "stance_phase"
         samples = stance_phase(scenario) if phase else [chain_loads(scenario)]
-        res: dict = {"parts": _knee_parts(scenario, samples, Path(job["outdir"]), job["steps"], False, phase)}
+        res: dict = {"parts": _knee_parts(scenario, samples, Path(job["outdir"]), job["steps"], False, phase,
+                                          job.get("resume", False))}
         code = 0
     except FesolverError as exc:
         res, code = {"error": {"type": type(exc).__name__, "message": str(exc)}}, 1
@@ -792,7 +815,8 @@ def _restore_threads(before: int | None) -> None:
         numba.set_num_threads(before)
 
 
-def run_scenario(scenario, outdir, progress: bool = False, parallel: bool | None = None) -> dict:
+def run_scenario(scenario, outdir, progress: bool = False, parallel: bool | None = None,
+                 resume: bool = False) -> dict:
     """Solve ``scenario`` (a :class:`~fesolver.scenario.Scenario`) and write into ``outdir``: ``foot.vtu``,
     ``knee.vtu``, ``patellofemoral.vtu`` (with ``output.steps`` also ``foot.pvd`` / ``knee.pvd`` /
     ``patellofemoral.pvd`` series), ``scenario.json`` (the
@@ -807,7 +831,11 @@ def run_scenario(scenario, outdir, progress: bool = False, parallel: bool | None
     false) the knee and patellofemoral joint are solved in a second process, on half the cores, while this process
     solves the foot (the progress bar shows the foot's load steps); the results are those of a sequential run
     to round-off (another thread count sums in another order: measured 2e-8 relative on midstance's knee). On this
-    2-core machine it was not faster (README, Performance): the solves already use both cores."""
+    2-core machine it was not faster (README, Performance): the solves already use both cores.
+
+    Each sub-model's solve keeps a restart file in ``OUTDIR/restart/`` while it runs (see :func:`_solve`):
+    ``resume`` continues an interrupted run of the same scenario into the same ``outdir`` from the last converged
+    load step of each sub-model (a sub-model that had finished is solved again: its file is gone)."""
     from .chain import chain_loads, stance_phase
 
     outdir = Path(outdir)
@@ -824,7 +852,7 @@ def run_scenario(scenario, outdir, progress: bool = False, parallel: bool | None
     two = _use_two_processes(scenario, parallel)
     summary["processes"] = 2 if two else 1
     runs: list[dict] = [{"chain": loads.to_dict()} for loads in samples]
-    knee_job = _KneeProcess(scenario, outdir, steps) if two else None
+    knee_job = _KneeProcess(scenario, outdir, steps, resume) if two else None
     if two and progress:
         print("the knee (and patellofemoral joint) solves in a second process; the bar shows the foot",
               file=sys.stderr, flush=True)
@@ -836,7 +864,7 @@ def run_scenario(scenario, outdir, progress: bool = False, parallel: bool | None
                 for i, loads in enumerate(samples):
                     tag = f"_{i:02d}" if phase else ""
                     model, prob = foot_problem(scenario, loads.foot, *foot_parts)
-                    part = _solve(f"foot{tag}", model, prob, outdir, steps, progress, foot_metrics)
+                    part = _solve(f"foot{tag}", model, prob, outdir, steps, progress, foot_metrics, resume)
                     part["model"] = _params(foot_parts)
                     _add_ratios(part, loads.foot.body_weight_N)
                     runs[i]["foot"] = part
@@ -847,7 +875,7 @@ def run_scenario(scenario, outdir, progress: bool = False, parallel: bool | None
                 print("the foot is done; waiting for the knee's process", file=sys.stderr, flush=True)
             knee = knee_job.result()
         elif which in ("both", "knee"):
-            knee = _knee_parts(scenario, samples, outdir, steps, progress, phase)
+            knee = _knee_parts(scenario, samples, outdir, steps, progress, phase, resume)
         else:
             knee = [{} for _ in samples]
     finally:

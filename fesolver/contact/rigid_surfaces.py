@@ -310,6 +310,18 @@ class RigidSurface:
         log.debug("contact %s: augmentation, max penetration %.3g mm", self.name, pen)
         return False
 
+    def checkpoint_state(self, system) -> dict[str, np.ndarray]:
+        """The contact's history (multipliers, friction tractions and positions) for a restart file."""
+        if not self._ready:
+            self.setup(system)
+        return {"lam": self.lam, "t_n": self.t_n, "x_n": self.x_n}
+
+    def restore_state(self, system, state: dict[str, np.ndarray]) -> None:
+        """Set the history saved by :meth:`checkpoint_state`."""
+        if not self._ready:
+            self.setup(system)
+        _restore(self, self.name, state, {"lam": self.lam.shape, "t_n": self.t_n.shape, "x_n": self.x_n.shape})
+
     def report(self, system, u3: np.ndarray) -> dict:
         """Nodal pressure/gap and the contact summary (peak and mean pressure, area, force, centre of pressure)."""
         g, n, _, p = self.state(system, u3)
@@ -344,6 +356,19 @@ class RigidSurface:
                 "sliding_nodes": sliding,
             },
         }
+
+
+def _restore(obj, name: str, state: dict, shapes: dict[str, tuple], target=None) -> None:
+    """Set the arrays ``state[key]`` as attributes of ``target`` (default ``obj``) after checking their shapes
+    against ``shapes`` (a restart file written for another model is refused, naming the contact and the key)."""
+    for key, shape in shapes.items():
+        if key not in state:
+            raise ModelError(f"contact {name!r}: the restart state has no {key!r}")
+        a = np.asarray(state[key])
+        if a.shape != tuple(shape):
+            raise ModelError(f"contact {name!r}: the restart state's {key!r} has shape {a.shape}, this model's "
+                             f"{tuple(shape)}")
+        setattr(target if target is not None else obj, key, a.copy())
 
 
 def _unit(v):

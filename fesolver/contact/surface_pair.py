@@ -52,7 +52,7 @@ from ..elements.quadrature import gauss_quad, tri_rule
 from ..errors import ModelError
 from ..loads import Selection
 from . import _mortar_kernels as MK
-from .rigid_surfaces import PENALTY_FACTOR, contact_modulus
+from .rigid_surfaces import PENALTY_FACTOR, _restore, contact_modulus
 from .search import FACET_TYPES, ContactSearch
 
 __all__ = ["SurfaceContact", "slave_rule"]
@@ -446,6 +446,10 @@ def _tangent_basis(n):
     return np.stack([t1, t2], axis=1)
 
 
+#: the per-pass arrays that carry history from step to step (saved in restart files)
+_PASS_STATE = ("lam", "t_n", "n_n", "slip_n")
+
+
 @dataclass(eq=False)
 class SurfaceContact:
     """Contact of a slave facet set with a master facet set (two deformable or rigid-body surfaces).
@@ -623,6 +627,28 @@ class SurfaceContact:
         for ps, o in zip(self.passes, outs, strict=True):
             ps.lam = o["p"].copy()
         return False
+
+    def checkpoint_state(self, system) -> dict[str, np.ndarray]:
+        """The pair's history (per pass: multipliers, friction tractions, normals, slip flags; the committed
+        coordinates and load factor) for a restart file."""
+        if not self._ready:
+            self.setup(system)
+        out = {"x_n": self.x_n, "t_n_load": np.array(self._t_n)}
+        for k, ps in enumerate(self.passes):
+            out.update({f"pass{k}.{a}": getattr(ps, a) for a in _PASS_STATE})
+        return out
+
+    def restore_state(self, system, state: dict[str, np.ndarray]) -> None:
+        """Set the history saved by :meth:`checkpoint_state`."""
+        if not self._ready:
+            self.setup(system)
+        _restore(self, self.name, state, {"x_n": self.x_n.shape})
+        if "t_n_load" not in state:
+            raise ModelError(f"contact {self.name!r}: the restart state has no 't_n_load'")
+        self._t_n = float(state["t_n_load"])
+        for k, ps in enumerate(self.passes):
+            sub = {a: state.get(f"pass{k}.{a}") for a in _PASS_STATE if f"pass{k}.{a}" in state}
+            _restore(self, self.name, sub, {a: getattr(ps, a).shape for a in _PASS_STATE}, target=ps)
 
     def commit(self, system, u3) -> None:
         """Store the converged state as the friction history (tractions and coordinates) and its load factor

@@ -30,20 +30,33 @@ inverts an element is cut back (``dt *= cutback``) and retried from the last con
 ``easy_iterations`` or fewer iterations the next step grows (``dt *= growth``, at most ``max_step``).
 Below ``min_step`` the solve stops with a :class:`ConvergenceError` that says which step, which norm, and
 how far it got.
+
+**Restart** (:class:`Checkpoint`): after every converged step the state is written to a restart file
+(``.npz``, written to a temporary file and renamed, so an interrupted write leaves the previous file whole):
+the displacements, the load factor, the next step size, the predictor's last increment, the step records and
+``system.checkpoint_state()`` (the contacts' multipliers and friction history). A solve given an existing file
+restores all of it (``system.restore_state``) and continues with the next step, taking the same iterates as a
+solve that was never interrupted; a file whose model fingerprint differs is refused. Optional hooks:
+
+* ``system.checkpoint_state() -> dict[str, ndarray]`` and ``system.restore_state(dict)``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import time
-from dataclasses import dataclass, field, replace
+import zipfile
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
-from ..errors import SolverError
+from ..errors import ModelError, SolverError
 from .linear import LinearSolverOptions, solve_linear
 
-__all__ = ["NewtonOptions", "StepRecord", "ConvergenceError", "solve_newton"]
+__all__ = ["NewtonOptions", "StepRecord", "ConvergenceError", "Checkpoint", "solve_newton"]
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +124,65 @@ class ConvergenceError(SolverError):
         self.records = records
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """Restart file of a Newton solve (see the module's *Restart*).
+
+    ``path``: the ``.npz`` file, written after every converged step and read at the start when it exists;
+    ``fingerprint``: identifies the model (mesh, materials, loads, contacts); a file written with another
+    fingerprint is refused with a :class:`~fesolver.errors.ModelError` naming it."""
+
+    path: Path
+    fingerprint: str = ""
+
+
+#: layout of the restart file (raised when the stored fields change)
+CHECKPOINT_VERSION = 1
+
+
+def _write_checkpoint(cp: Checkpoint, system, u, t, dt, du_last, dt_last, records) -> None:
+    arrays = {"version": np.array(CHECKPOINT_VERSION), "fingerprint": np.array(cp.fingerprint), "u": u,
+              "t": np.array(t), "dt": np.array(dt), "dt_last": np.array(dt_last if dt_last is not None else 0.0),
+              "du_last": du_last if du_last is not None else np.zeros(0),
+              "records": np.array(json.dumps([asdict(r) for r in records]))}
+    state = system.checkpoint_state() if hasattr(system, "checkpoint_state") else {}
+    arrays.update({f"state.{k}": np.asarray(v) for k, v in state.items()})
+    path = Path(cp.path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+    os.replace(tmp, path)
+
+
+def _read_checkpoint(cp: Checkpoint, system, n: int):
+    """``(u, t, dt, du_last, dt_last, records)`` from ``cp.path``, the system's state restored."""
+    path = Path(cp.path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+        version = int(data["version"])
+        fingerprint = str(data["fingerprint"])
+        u, t, dt = data["u"], float(data["t"]), float(data["dt"])
+        du_last = data["du_last"] if data["du_last"].size else None
+        dt_last = float(data["dt_last"]) if du_last is not None else None
+        records = [StepRecord(**r) for r in json.loads(str(data["records"]))]
+    except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile) as exc:
+        raise ModelError(f"{path}: not a readable fesolver restart file ({type(exc).__name__}: {exc}); delete "
+                         f"it to start the solve from the beginning") from exc
+    if version != CHECKPOINT_VERSION:
+        raise ModelError(f"{path}: restart file version {version}, this fesolver writes {CHECKPOINT_VERSION}; "
+                         f"delete it to start the solve from the beginning")
+    if fingerprint != cp.fingerprint or u.shape != (n,):
+        raise ModelError(f"{path}: restart file of another model (fingerprint {fingerprint[:12]!r}, "
+                         f"{u.size} unknowns; this model: {cp.fingerprint[:12]!r}, {n}); delete it or give "
+                         f"another path")
+    state = {k[len("state."):]: v for k, v in data.items() if k.startswith("state.")}
+    if hasattr(system, "restore_state"):
+        system.restore_state(state)
+    return u, t, dt, du_last, dt_last, records
+
+
 def _free_mask(n: int, fixed: np.ndarray) -> np.ndarray:
     m = np.ones(n, dtype=bool)
     m[fixed] = False
@@ -123,11 +195,14 @@ ROUNDOFF = 1e-10
 
 
 def solve_newton(system, options: NewtonOptions | None = None, linear: LinearSolverOptions | None = None,
-                 u0: np.ndarray | None = None, on_step=None, progress: bool = False):
+                 u0: np.ndarray | None = None, on_step=None, progress: bool = False,
+                 checkpoint: Checkpoint | None = None):
     """Solve ``f_int(u) = f_ext(t)`` for ``t`` from 0 to 1; returns ``(u, records)``.
 
     ``on_step(t, u, record)`` is called after every converged step (to write results per step).
     ``progress`` shows a progress bar over the load factor (tqdm, on stderr).
+    ``checkpoint``: restart file, written after every converged step; when it exists the solve continues from
+    it (``on_step`` is then called only for the steps solved now, ``records`` hold all steps).
     """
     from dataclasses import replace
 
@@ -146,16 +221,22 @@ def solve_newton(system, options: NewtonOptions | None = None, linear: LinearSol
             block = 3
     records: list[StepRecord] = []
     t, dt = 0.0, opts.initial_step
+    du_last, dt_last = None, None
+    pending_commit = False
+    if checkpoint is not None and Path(checkpoint.path).is_file():
+        u, t, dt, du_last, dt_last, records = _read_checkpoint(checkpoint, system, n)
+        system.external(t)  # the system's load factor (moving contact surfaces) as at the end of that step
+        pending_commit = True  # the file holds the state before the step's history was committed
+        log.info("restart from %s: load factor %.4g after %d steps", checkpoint.path, t, len(records))
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=1.0, unit="load", bar_format="{l_bar}{bar}| t={n:.3f}/1 [{elapsed}<{remaining}]")
+        bar.update(t)
     last_failure = ""
-    du_last, dt_last = None, None
     failed = [0, 0, 0.0]  # attempts, iterations, seconds spent on failed attempts since the last accepted step
     try:
-        pending_commit = False
         while t < 1.0 - 1e-12:
             if pending_commit and hasattr(system, "commit"):
                 # the history moves to the accepted state only when the next step starts, so that the
@@ -180,14 +261,16 @@ def solve_newton(system, options: NewtonOptions | None = None, linear: LinearSol
                 u = u_new
                 pending_commit = True
                 records.append(rec)
-                if on_step is not None:
-                    on_step(t, u, rec)
                 if bar is not None:
                     bar.update(dt)
                     bar.set_postfix(iters=rec.iterations)
                 # with contact, each augmentation cycle re-converges: judge ease per cycle
                 if rec.iterations <= opts.easy_iterations * (1 + rec.augmentations):
                     dt = min(dt * opts.growth, opts.max_step)
+                if checkpoint is not None:  # before on_step: a failing callback leaves the step on file
+                    _write_checkpoint(checkpoint, system, u, t, dt, du_last, dt_last, records)
+                if on_step is not None:
+                    on_step(t, u, rec)
                 continue
             _count_failure(failed, rec)
             last_failure = why
