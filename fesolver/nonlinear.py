@@ -293,6 +293,7 @@ def model_fingerprint(problem, system) -> str:
     options are left out: a restart may change them. The system's load factor is left at 0."""
     import hashlib
     import re
+    import sys
 
     h = hashlib.sha1()
     mesh = problem.mesh
@@ -307,8 +308,10 @@ def model_fingerprint(problem, system) -> str:
     system.external(0.0)
     described = [sorted(problem.materials.items()), sorted(problem.trusses.items()),
                  list(getattr(problem, "rigid_bodies", [])), list(problem.contacts)]
+    with np.printoptions(threshold=sys.maxsize):  # whole arrays (node lists of selections), not "..."
+        text = repr(described)
     # object addresses ("at 0x7f...") differ between processes: not part of a model
-    h.update(re.sub(r" at 0x[0-9a-f]+", "", repr(described)).encode())
+    h.update(re.sub(r" at 0x[0-9a-f]+", "", text).encode())
     return h.hexdigest()
 
 
