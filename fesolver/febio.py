@@ -61,7 +61,7 @@ from .problem import Problem
 from .rigid import RigidBody, RigidCoupledSystem
 from .solvers.newton import NewtonOptions
 
-__all__ = ["FEBioError", "FEBioModel", "FebGeometry", "read_febio", "parse_geometry", "solution_norm", "auto_penalty",
+__all__ = ["FEBioError", "FEBioModel", "FebGeometry", "read_febio", "read_geometry", "solution_norm", "auto_penalty",
            "FEBIO_MATERIALS", "FEB_ELEMENTS", "FEB_FACETS"]
 
 log = logging.getLogger(__name__)
@@ -340,7 +340,34 @@ def _index_rows(r: _Reader, nodes: list[_Node], width: int, what: str) -> np.nda
         raise r.err(nodes[0], f"{what}: not an integer ({exc})") from None
 
 
-def parse_geometry(r: _Reader, geo: _Node) -> FebGeometry:
+#: febio_spec versions whose geometry :func:`read_geometry` reads (``fesolver solve`` reads whole models of 4.0)
+GEOMETRY_VERSIONS = ("2.5", "3.0", "4.0")
+
+
+def read_geometry(path, error: type[Exception] | None = None) -> FebGeometry:
+    """The geometry of the FEBio file ``path`` (``febio_spec`` 2.5 ``<Geometry>``, 3.0 / 4.0 ``<Mesh>``): nodes,
+    element blocks, node sets and surfaces (:class:`FebGeometry`). Errors are raised as ``error`` (default
+    :class:`FEBioError`) naming ``file:line``: a missing file, another version, no geometry section, and what
+    the geometry parser refuses."""
+    path = Path(path)
+    error = error or FEBioError
+    if not path.is_file():
+        raise error(f"{path}: file not found")
+    r = _Reader(path, error=error)
+    root = _parse_xml(path, error=error)
+    version = root.get("version")
+    if root.tag != "febio_spec" or version not in GEOMETRY_VERSIONS:
+        raise r.err(root, f"expected <febio_spec version=...> with version {' / '.join(GEOMETRY_VERSIONS)}, "
+                          f"got <{root.tag} version={version!r}>")
+    geo = root.find("Geometry") if version == "2.5" else root.find("Mesh")
+    if geo is None:
+        geo = root.find("Mesh") if version == "2.5" else root.find("Geometry")
+    if geo is None:
+        raise r.err(root, "no <Geometry> or <Mesh> section")
+    return _parse_geometry(r, geo)
+
+
+def _parse_geometry(r: _Reader, geo: _Node) -> FebGeometry:
     """Nodes, element blocks, node sets and surfaces of an FEBio geometry section (see :class:`FebGeometry`).
 
     Node ids may be any integers; element connectivities, node sets and surfaces are mapped to 0-based indices.
@@ -486,7 +513,7 @@ def read_febio(path) -> FEBioModel:
     mesh_node = root.find("Mesh")
     if mesh_node is None:
         raise r.err(root, "no <Mesh> section")
-    geo = parse_geometry(r, mesh_node)
+    geo = _parse_geometry(r, mesh_node)
     points, node_ids, node_sets = geo.points, geo.node_ids, geo.node_sets
     solids, lines = [], []
     block_of: dict[str, tuple[str, int]] = {}  # Elements name -> ("solid" | "line", block index)

@@ -207,13 +207,12 @@ def read_user_mesh(source, mapping: Mapping[str, str] | None = None, scale: floa
 #: FEBio element type -> meshio type (the node orders of these are the same as VTK's)
 _FEB_MESHIO = {"tet4": "tetra", "tet10": "tetra10", "hex8": "hexahedron", "line2": "line",
                "tri3": "triangle", "tri6": "triangle6", "quad4": "quad"}
-_FEB_VERSIONS = ("2.5", "3.0", "4.0")
 
 
 def read_feb(path, check: bool = True) -> Mesh:
     """The geometry of an FEBio input file (``febio_spec`` 2.5 ``<Geometry>``, 3.0 / 4.0 ``<Mesh>``).
 
-    Parsed by :func:`fesolver.febio.parse_geometry`, the reader of ``fesolver solve`` (one parser for both):
+    Parsed by :func:`fesolver.febio.read_geometry`, the reader of ``fesolver solve`` (one parser for both):
     each ``<Elements>`` block (tet4, tet10, hex8 solids; line2 trusses) becomes a region (or line set) named by
     its ``name`` (else ``elset``, else ``mat<id>``, else ``part<k>``); ``<NodeSet>`` (``<node id>`` / ``<n id>``
     children or a comma list) node sets; ``<Surface>`` (tri3, tri6, quad4) facet sets. Node and element ids may be
@@ -227,23 +226,12 @@ def read_feb(path, check: bool = True) -> Mesh:
     """
     import meshio
 
-    from ..febio import _parse_xml, _Reader, parse_geometry
+    from ..febio import read_geometry
 
     path = Path(path)
     if not path.is_file():
         raise MeshError(f"{path}: mesh file not found")
-    r = _Reader(path, error=MeshError)
-    root = _parse_xml(path, error=MeshError)
-    version = root.get("version")
-    if root.tag != "febio_spec" or version not in _FEB_VERSIONS:
-        raise r.err(root, f"expected <febio_spec version=...> with version {' / '.join(_FEB_VERSIONS)}, "
-                          f"got <{root.tag} version={version!r}>")
-    geo = root.find("Geometry") if version == "2.5" else root.find("Mesh")
-    if geo is None:
-        geo = root.find("Mesh") if version == "2.5" else root.find("Geometry")
-    if geo is None:
-        raise r.err(root, "no <Geometry> or <Mesh> section")
-    g = parse_geometry(r, geo)
+    g = read_geometry(path, error=MeshError)
     cells, cell_sets = [], {}
 
     def add_block(tag: str, conn: np.ndarray, name: str) -> None:
