@@ -33,6 +33,7 @@ quadriceps force or joint reaction (quiet standing, a straight knee).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import logging
@@ -796,22 +797,20 @@ def _knee_process_main(job_file: str, out_file: str) -> int:
     return code
 
 
-def _foot_threads(two: bool) -> int | None:
-    """While the knee has a process of its own, the foot's numba kernels leave it a core: returns the previous
-    thread count (``None``: unchanged)."""
+@contextlib.contextmanager
+def _foot_threads(two: bool):
+    """While the knee has a process of its own (``two``), the foot's numba kernels leave it a core; the thread
+    count is restored on leaving."""
     if not two:
-        return None
+        yield
+        return
     import numba
 
     before = numba.get_num_threads()
     numba.set_num_threads(max(1, min(before, _cores() - _knee_threads())))
-    return before
-
-
-def _restore_threads(before: int | None) -> None:
-    if before is not None:
-        import numba
-
+    try:
+        yield
+    finally:
         numba.set_num_threads(before)
 
 
@@ -858,8 +857,7 @@ def run_scenario(scenario, outdir, progress: bool = False, parallel: bool | None
               file=sys.stderr, flush=True)
     try:
         if which in ("both", "foot"):
-            threads = _foot_threads(two)
-            try:
+            with _foot_threads(two):
                 foot_parts = build_foot_models(scenario)
                 for i, loads in enumerate(samples):
                     tag = f"_{i:02d}" if phase else ""
@@ -868,8 +866,6 @@ def run_scenario(scenario, outdir, progress: bool = False, parallel: bool | None
                     part["model"] = _params(foot_parts)
                     _add_ratios(part, loads.foot.body_weight_N)
                     runs[i]["foot"] = part
-            finally:
-                _restore_threads(threads)
         if knee_job is not None:
             if progress and knee_job.proc.poll() is None:
                 print("the foot is done; waiting for the knee's process", file=sys.stderr, flush=True)
