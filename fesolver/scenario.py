@@ -152,6 +152,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "tolerance": _n(1e-4, 1e-12, 1e-2, "-", "Newton converged at residual <= tolerance x load norm and energy "
                         "<= tolerance x the step's first"),
         "linear": Key("string", "auto", choices=("auto", "pardiso", "cholmod", "scipy", "amg")),
+        "precision": Key("string", "auto", choices=("auto", "double", "mixed"),
+                         doc="PARDISO factors of the Newton tangents: mixed = single-precision factors refined to "
+                             "double by GMRES (half the memory; auto: from 50,000 unknowns, the medium and fine "
+                             "meshes), double = double precision throughout"),
         "parallel": Key("boolean", False, doc="solve the knee (and patellofemoral joint) in a second process while "
                         "the foot solves (both asked for, two or more cores; measured on 2 cores: not faster, "
                         "README Performance)"),

@@ -67,7 +67,7 @@ def _newton(scenario) -> NewtonOptions:
 def _solver(scenario):
     from .solvers import LinearSolverOptions
 
-    return LinearSolverOptions(method=scenario["solver.linear"])
+    return LinearSolverOptions(method=scenario["solver.linear"], precision=scenario["solver.precision"])
 
 
 def ground_normal(tilt_deg: float, pitch_deg: float, side: str) -> np.ndarray:

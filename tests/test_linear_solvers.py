@@ -1,6 +1,8 @@
-"""Linear solvers (fesolver.solvers.linear): PARDISO's reuse of the symbolic analysis between solves."""
+"""Linear solvers (fesolver.solvers.linear): PARDISO's reuse of the symbolic analysis, mixed precision."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -65,3 +67,102 @@ def test_auto_keeps_the_direct_solver_for_newton_tangents():
     x, info = solve_linear(A, b, LinearSolverOptions(direct_limit=100, positive_definite=False))
     assert info.method == "pardiso"
     assert np.linalg.norm(A @ x - b) <= 1e-10 * np.linalg.norm(b)
+
+
+def _elastic_block(n=6):
+    """The stiffness of a clamped linear-elastic hex8 block (``n`` elements a side, E = 1000 and 0.1 in two
+    halves: a 1e4 stiffness contrast like bone and soft tissue) and its free DOFs."""
+    from meshgen import box_hex
+
+    from fesolver.elements import HEX8
+    from fesolver.loads import FixedDisplacement, Selection
+    from fesolver.materials import LinearElastic
+    from fesolver.mesh import Mesh, SolidBlock
+    from fesolver.problem import Problem
+
+    pts, hexes = box_hex((n, n, n))
+    soft = pts[hexes].mean(axis=1)[:, 2] > 0.5
+    mesh = Mesh(pts, [SolidBlock(HEX8, hexes)], cell_sets={"hard": {0: np.flatnonzero(~soft)},
+                                                            "soft": {0: np.flatnonzero(soft)}})
+    prob = Problem(mesh, {"hard": LinearElastic(1000.0, 0.3), "soft": LinearElastic(0.1, 0.45)},
+                   bcs=[FixedDisplacement(Selection(box=((-1, -1, 0), (2, 2, 0))), {0: 0.0, 1: 0.0, 2: 0.0})])
+    K = prob.stiffness()
+    fixed = np.flatnonzero(np.abs(pts[:, 2]) < 1e-12)
+    dofs = np.setdiff1d(np.arange(3 * pts.shape[0]), (3 * fixed[:, None] + np.arange(3)).ravel())
+    return sp.csr_matrix(K[dofs][:, dofs])
+
+
+@pytest.mark.parametrize("definite", [True, False])
+def test_mixed_precision_reaches_the_tolerance(definite):
+    """Single-precision factors + GMRES in double: the relative residual is below rtol (1e-10 here, far below
+    what single precision alone gives) and the solution agrees with the double-precision one to 1e-8; for an
+    indefinite matrix (the block's stiffness shifted below its smallest eigenvalues) too."""
+    K = _elastic_block()
+    if not definite:
+        K = sp.csr_matrix(K - 2e-3 * sp.eye(K.shape[0]))
+    b = np.random.default_rng(4).standard_normal(K.shape[0])
+    opts = LinearSolverOptions(method="pardiso", positive_definite=definite, rtol=1e-10)
+    x, info = solve_linear(K, b, replace(opts, precision="mixed"))
+    assert info.method == "pardiso-mixed" and 0 < info.iterations <= L.MIXED_MAXITER
+    assert info.relative_residual <= 1e-10
+    xd, infod = solve_linear(K, b, replace(opts, precision="double"))
+    assert infod.method == "pardiso"
+    assert np.linalg.norm(x - xd) <= 1e-8 * np.linalg.norm(xd)
+
+
+def test_mixed_precision_falls_back_to_double(monkeypatch):
+    """GMRES allowed a single iteration cannot reach 1e-12: the solve factorises in double precision instead and
+    is exact to round-off."""
+    K = _elastic_block()
+    b = np.random.default_rng(5).standard_normal(K.shape[0])
+    monkeypatch.setattr(L, "MIXED_MAXITER", 1)
+    monkeypatch.setattr(L, "MIXED_CYCLES", 1)
+    x, info = solve_linear(K, b, LinearSolverOptions(method="pardiso", precision="mixed", rtol=1e-12))
+    assert info.method == "pardiso"
+    assert np.linalg.norm(K @ x - b) <= 1e-10 * np.linalg.norm(b)
+
+
+def test_auto_precision_is_mixed_for_large_newton_tangents_only():
+    big, small = L.MIXED_PRECISION_MIN, L.MIXED_PRECISION_MIN - 1
+    tangent = LinearSolverOptions(positive_definite=False)
+    assert L._precision(big, tangent) == "mixed"
+    assert L._precision(small, tangent) == "double"
+    assert L._precision(big, LinearSolverOptions()) == "double"  # positive definite: linear analyses
+    assert L._precision(big, replace(tangent, symmetric=False)) == "double"  # frictional: unsymmetric LU
+    assert L._precision(big, replace(tangent, precision="double")) == "double"
+    with pytest.raises(ValueError, match="precision must be one of"):
+        LinearSolverOptions(precision="half")
+
+
+def test_newton_with_mixed_precision_tangents_reaches_the_same_state(caplog):
+    """A neo-Hookean block squeezed 20 % against a frictionless rigid plane (augmented Lagrangian), its Newton
+    tangents solved in mixed precision (NEWTON_LINEAR_RTOL = 1e-6) and in double: the same load steps, and
+    displacements equal to 1e-7 of the largest (Newton's tolerance 1e-8 on the residual)."""
+    from meshgen import box_hex
+
+    from fesolver.contact import RigidPlane
+    from fesolver.elements import HEX8
+    from fesolver.loads import FixedDisplacement, Selection
+    from fesolver.materials import NeoHookean
+    from fesolver.mesh import Mesh, SolidBlock
+    from fesolver.problem import Problem
+
+    pts, hexes = box_hex((4, 4, 4), hi=(10.0, 10.0, 10.0))
+    mesh = Mesh(pts, [SolidBlock(HEX8, hexes)], cell_sets={"all": {0: np.arange(hexes.shape[0])}})
+    top = Selection(box=((-1, -1, 10.0), (11, 11, 10.0)))
+    bottom = Selection(box=((-1, -1, 0.0), (11, 11, 0.0)))
+
+    def solve(precision):
+        prob = Problem(mesh, {"all": NeoHookean(1.0, 0.45)},
+                       bcs=[FixedDisplacement(top, {0: 0.0, 1: 0.0, 2: -2.0}, "press")],
+                       contacts=[RigidPlane(surface=bottom, name="floor", point=(0, 0, 0), normal=(0, 0, 1))],
+                       solver=LinearSolverOptions(method="pardiso", precision=precision))
+        return prob.solve()
+
+    with caplog.at_level("INFO", logger="fesolver.solvers.linear"):
+        mixed = solve("mixed")
+    assert "linear solve: pardiso-mixed" in caplog.text
+    double = solve("double")
+    assert [r.t for r in mixed.steps] == pytest.approx([r.t for r in double.steps])
+    scale = np.abs(double.displacement).max()
+    assert np.abs(mixed.displacement - double.displacement).max() <= 1e-7 * scale

@@ -124,6 +124,13 @@ class ConvergenceError(SolverError):
         self.records = records
 
 
+#: inexact Newton: an iterative or mixed-precision linear solve of a tangent stops at a relative residual of
+#: max(rtol, this) (direct double-precision solves are exact to round-off). Each Newton iteration then reduces the
+#: residual to at least this fraction of itself more than an exact solve would leave, far below what the
+#: load steps' tolerances ask.
+NEWTON_LINEAR_RTOL = 1e-6
+
+
 @dataclass(frozen=True)
 class Checkpoint:
     """Restart file of a Newton solve (see the module's *Restart*).
@@ -207,7 +214,8 @@ def solve_newton(system, options: NewtonOptions | None = None, linear: LinearSol
     from dataclasses import replace
 
     opts = options or NewtonOptions()
-    lin = replace(linear or LinearSolverOptions(), positive_definite=False)
+    lin = linear or LinearSolverOptions()
+    lin = replace(lin, positive_definite=False, rtol=max(lin.rtol, NEWTON_LINEAR_RTOL))
     n = system.n_dofs
     fixed = np.asarray(system.fixed_dofs, dtype=np.int64)
     free = np.flatnonzero(_free_mask(n, fixed))
