@@ -46,6 +46,7 @@ The format (all lengths mm, forces N, stresses and moduli MPa, density t/mm^3)::
     rtol = 1e-8                           # iterative solver tolerance
     maxiter = 2000
     direct_limit = 100000                 # auto: direct solver up to this many unknowns
+    precision = "auto"                    # PARDISO factors: auto | double | mixed (single + GMRES)
     hex8 = "incompatible"                 # hex8 formulation: incompatible | full
 
 Every mistake -- an unknown key, a wrong type, a value out of range, a missing file, a set that does not
@@ -77,7 +78,7 @@ from .materials import MATERIAL_MODELS
 from .mesh import read_mesh
 from .problem import ANALYSES, FINITE_STRAIN_FORMULATIONS
 from .rigid import RIGID_DOFS, RigidBody
-from .solvers import METHODS, LinearSolverOptions
+from .solvers import METHODS, PRECISIONS, LinearSolverOptions
 from .solvers.newton import NewtonOptions
 
 __all__ = ["load_model", "parse_model"]
@@ -459,6 +460,7 @@ def parse_model(data: dict, path):
         rtol=st.number("rtol", default=1e-8, lo=0.0, hi=1.0, lo_open=True, hi_open=True),
         maxiter=st.get("maxiter", "integer", default=2000),
         direct_limit=st.get("direct_limit", "integer", default=100_000),
+        precision=st.choice("precision", PRECISIONS, default="auto"),
     )
     if solver.maxiter < 1:
         st.fail("solver.maxiter must be >= 1")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .linear import (
     METHODS,
+    PRECISIONS,
     LinearSolveInfo,
     LinearSolverOptions,
     available_methods,
@@ -11,5 +12,5 @@ from .linear import (
     solve_linear,
 )
 
-__all__ = ["METHODS", "LinearSolveInfo", "LinearSolverOptions", "available_methods", "rigid_body_modes",
+__all__ = ["METHODS", "PRECISIONS", "LinearSolveInfo", "LinearSolverOptions", "available_methods", "rigid_body_modes",
            "solve_linear"]

@@ -41,6 +41,7 @@ __all__ = [
     "rigid_body_modes",
     "solve_linear",
     "METHODS",
+    "PRECISIONS",
 ]
 
 log = logging.getLogger(__name__)
