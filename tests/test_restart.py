@@ -21,6 +21,7 @@ from fesolver.materials import LinearElastic, NeoHookean
 from fesolver.mesh import Mesh, SolidBlock
 from fesolver.nonlinear import solve_finite_strain
 from fesolver.problem import Problem
+from fesolver.rigid import RigidBody
 from fesolver.solvers.newton import NewtonOptions
 
 HI = (10.0, 10.0, 5.0)
@@ -57,6 +58,17 @@ def stacked_pair():
                    newton=NewtonOptions(initial_step=0.25, max_step=0.25))
 
 
+def rigid_lever():
+    """A soft block under a rigid 'bone' pushed down and twisted by a force and a moment at its reference point
+    (the rigid body's six unknowns are part of the restart state)."""
+    from test_rigid import base_fixed, stacked
+
+    bone = RigidBody("bone", reference=(5.0, 5.0, 15.0), force=(0.0, 0.0, -2.0), moment=(0.5, 0.0, 0.0),
+                     name="bone")
+    return Problem(stacked(), {"soft": NeoHookean(E=1.0, nu=0.3), "bone": NeoHookean(E=1.0, nu=0.3)},
+                   bcs=[base_fixed()], rigid_bodies=[bone])
+
+
 def interrupted(problem_factory, path, after: int):
     """Solve with a restart file, stopping (as a killed process would) after ``after`` converged steps."""
     count = [0]
@@ -70,8 +82,8 @@ def interrupted(problem_factory, path, after: int):
         solve_finite_strain(problem_factory(), on_step=on_step, checkpoint=path)
 
 
-@pytest.mark.parametrize("factory, after", [(frictional_block, 5), (stacked_pair, 2)],
-                         ids=["rigid-plane-friction", "surface-pair"])
+@pytest.mark.parametrize("factory, after", [(frictional_block, 5), (stacked_pair, 2), (rigid_lever, 2)],
+                         ids=["rigid-plane-friction", "surface-pair", "rigid-body"])
 def test_a_resumed_solve_takes_the_same_iterates(tmp_path, factory, after):
     """Stopped after a step and resumed from the file: the same steps, iterations and displacements (to 1e-12 of
     the largest) as a solve never stopped; only the steps after the restart are solved again."""
@@ -86,6 +98,8 @@ def test_a_resumed_solve_takes_the_same_iterates(tmp_path, factory, after):
     assert [r.iterations for r in resumed.steps] == [r.iterations for r in whole.steps]
     scale = np.abs(whole.displacement).max()
     assert np.abs(resumed.displacement - whole.displacement).max() <= 1e-12 * scale
+    for name, r in whole.rigid.items():
+        assert resumed.rigid[name]["rotation_rad"] == pytest.approx(r["rotation_rad"], rel=1e-10, abs=1e-14)
     for name, c in whole.contact.items():
         assert resumed.contact[name]["summary"]["normal_force_N"] == pytest.approx(
             c["summary"]["normal_force_N"], rel=1e-10)
