@@ -88,6 +88,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "arch_flattening": _n(0.0, 0.0, 0.9, "-", "fraction of the arch height lost under load (flexible "
                                                  "flat foot); 0 = the built arch"),
         "toe_out_deg": _n(7.0, -15.0, 35.0, "deg", "foot progression angle, + = toe out"),
+        "ground_friction": _n(0.0, 0.0, 2.0, "-", "Coulomb coefficient of the bare sole on the ground; 0 = "
+                              "frictionless (the validated default). Foot FE models commonly use 0.6 (Cheung et al. "
+                              "2005); slower (coarse standing 85 s against 8 s)"),
     },
     "antalgic": {
         "painful_joint": Key("string", "none", choices=("none", "knee", "heel"), doc="the painful joint"),

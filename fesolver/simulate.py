@@ -5,11 +5,12 @@ How each sub-model is loaded (all in the model frames of :mod:`fesolver.models`;
 
 **Foot.** The talar dome (the tibia's seat on the talus) is held in ``x`` and ``y`` and pushed down by the
 vertical component of the chain's talar (ankle-joint) force; the Achilles tendon pulls the posterior calcaneus
-with its force along the tendon direction. The ground is a rigid frictionless plane, tilted in the frontal
+with its force along the tendon direction. The ground is a rigid plane, frictionless unless
+``foot.ground_friction`` is set (Coulomb, :data:`GROUND_TANGENTIAL_PENALTY`), tilted in the frontal
 plane by the rearfoot eversion (the ground rises on the medial side of a pronated foot, seen from the foot)
 and in the sagittal plane by the foot's pitch at that instant, placed so that it touches the lowest point of
 the foot. The ground reaction is what equilibrium leaves: talar force plus Achilles force. A-P and M-L shear
-are not applied (the frictionless ground cannot take them; the talar dome's ``x``/``y`` supports report the
+are not applied (a frictionless ground cannot take them; the talar dome's ``x``/``y`` supports report the
 horizontal balance as reactions). With an insert, the insole (issue 5) lies on the tilted ground: its bottom
 is held (it does not slide in the shoe) and the foot touches its top through a surface-to-surface contact;
 the foot is first raised until nothing overlaps.
@@ -137,10 +138,12 @@ def foot_problem(scenario, fl, foot, insole=None):
     if fl.achilles_force_N > 0.0:
         loads.append(NodalForce(Selection(name="achilles_insertion"), tuple(float(v) for v in fl.achilles_vector_N),
                                 name="achilles"))
+    mu = float(s["foot.ground_friction"])
     if insole is None:
         model = foot
         contacts = [RigidPlane(surface="plantar_skin", name="ground", point=tuple(x0), normal=tuple(n),
-                               gap_tol=GROUND_GAP_TOL)]
+                               gap_tol=GROUND_GAP_TOL, friction=mu,
+                               tangential_penalty=GROUND_TANGENTIAL_PENALTY if mu > 0.0 else None)]
     else:
         from .models import merge_models
 
@@ -167,6 +170,8 @@ def foot_problem(scenario, fl, foot, insole=None):
                                              name="support_sinks"))
         contacts = [support, _insole_contact(model, float(s["orthotic.friction"]))]
     newton = _newton(s)
+    if insole is None and mu > 0.0:
+        newton = replace(newton, predictor=False)  # see NewtonOptions.predictor
     if insole is None and (fl.ground_tilt_deg != 0.0 or fl.foot_pitch_deg != 0.0):
         newton = replace(newton, initial_step=min(newton.initial_step, FIRST_STEP_ON_A_POINT),
                          min_step=min(newton.min_step, FIRST_STEP_ON_A_POINT))
@@ -184,6 +189,15 @@ def foot_problem(scenario, fl, foot, insole=None):
 #: deformation of interest; the pressure a penetration leaves out is at most eps x 1e-4 mm (1.2 kPa on the
 #: coarse foot, eps = 11.7 MPa/mm; 3 kPa on the medium one, 29.7 MPa/mm) against heel peaks of 200-300 kPa.
 GROUND_GAP_TOL = 1e-4
+
+
+#: stick regularisation of Coulomb friction on the bare foot's ground (``foot.ground_friction``): tangential
+#: penalty [MPa/mm], so a node sticks until it has slid mu p / GROUND_TANGENTIAL_PENALTY (0.7 mm at a 0.12 MPa heel
+#: peak with mu 0.6). With the normal penalty (11.7 MPa/mm, coarse foot: elastic slip of 6 micrometres) or 1 MPa/mm
+#: Newton stalls: 20-39 nodes turn their slip direction between iterations (docs/validation.md, "Pronation").
+#: Measured (coarse standing, mu 0.6): 0.1 and 0.3 MPa/mm give fascia tension 105.7 / 105.5 N, heel peak 131 / 135
+#: kPa (1 cm^2 sensor 110 / 112 kPa) -- within 3 % -- in 85 / 293 s (one thread, machine shared)
+GROUND_TANGENTIAL_PENALTY = 0.1
 
 
 #: first load step [load factor] of a bare foot on tilted or pitched ground. On level ground the sole's lowest
@@ -493,6 +507,9 @@ def foot_metrics(model, res) -> dict:
                       "mean_pressure_kPa": 1e3 * sm["mean_pressure_MPa"], "contact_area_mm2": sm["contact_area_mm2"],
                       "force_N": [float(v) for v in sm["force_N"]],
                       "centre_of_pressure_mm": sm["centre_of_pressure_mm"]}
+    if sm.get("friction", 0.0) > 0.0:  # Coulomb friction on the ground: the shear it carries
+        out["plantar"].update({"friction_force_N": [float(v) for v in sm["friction_force_N"]],
+                               "sliding_nodes": int(sm["sliding_nodes"]), "contact_nodes": int(sm["active_nodes"])})
     # the same contact force, averaged over 1 cm^2 squares as a pressure plate's sensors do
     pnode = np.zeros(model.mesh.n_nodes)
     pnode[c["nodes"]] = p

@@ -113,6 +113,27 @@ def test_shipped_scenario(tmp_path_factory, name):
     assert set(headline(s)) >= {"plantar fascia tension [N]", "peak heel pressure [kPa]", "medial share (contact) [-]"}
 
 
+def test_ground_friction_shares_the_tie_with_the_fascia(tmp_path_factory):
+    """Coulomb friction 0.6 on the bare foot's ground (coarse standing, foot only) solves to the end; the ground
+    still carries the whole ground force; its shear stays inside the friction cone (at most mu times the normal
+    force) with part of the sole sliding and part sticking; and the fascia carries less tension than on
+    frictionless ground, because friction holds the heel and the metatarsal heads from spreading apart as the arch
+    flattens (the ground takes part of the arch's tie force, as in the truss model of the arch). Measured: 105.7
+    against 115.5 N."""
+    foot_only = {"output.models": "foot"}
+    plain, _ = solved(tmp_path_factory, "standing", **foot_only)
+    rough, _ = solved(tmp_path_factory, "standing", **foot_only, **{"foot.ground_friction": 0.6})
+    p = rough["foot"]["metrics"]["plantar"]
+    assert "friction_force_N" not in plain["foot"]["metrics"]["plantar"]
+    fn = np.linalg.norm(p["force_N"])
+    assert fn == pytest.approx(np.linalg.norm(plain["foot"]["metrics"]["plantar"]["force_N"]), rel=1e-6)
+    assert np.linalg.norm(p["friction_force_N"]) <= 0.6 * fn
+    assert 0 < p["sliding_nodes"] < p["contact_nodes"]
+    t_plain = plain["foot"]["metrics"]["fascia"]["total_tension_N"]
+    t_rough = rough["foot"]["metrics"]["fascia"]["total_tension_N"]
+    assert t_rough < 0.97 * t_plain
+
+
 def test_bare_foot_on_tilted_ground_starts_with_a_small_step():
     """On tilted or pitched bare ground the foot first touches the plane at one node: its first load step is
     FIRST_STEP_ON_A_POINT (the scenario's when smaller); level ground and inserts keep the scenario's."""
