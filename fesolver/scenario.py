@@ -89,8 +89,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
                                                  "flat foot); 0 = the built arch"),
         "toe_out_deg": _n(7.0, -15.0, 35.0, "deg", "foot progression angle, + = toe out"),
         "ground_friction": _n(0.0, 0.0, 2.0, "-", "Coulomb coefficient of the bare sole on the ground; 0 = "
-                              "frictionless (the validated default). Foot FE models commonly use 0.6 (Cheung et al. "
-                              "2005); slower (coarse standing 85 s against 8 s)"),
+                              "frictionless (the validated default; plantar skin on insole materials: 0.46 +/- 0.15, "
+                              "Zhang & Mak 1999). Slower: coarse standing 52 s against 8 s"),
     },
     "antalgic": {
         "painful_joint": Key("string", "none", choices=("none", "knee", "heel"), doc="the painful joint"),
