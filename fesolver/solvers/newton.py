@@ -86,7 +86,10 @@ class NewtonOptions:
     #: start each step from the last increment scaled to the step (a linear predictor). Off for Coulomb friction
     #: on the foot's ground: extrapolating the sole's sliding put it past the stick-slip transition, and those
     #: attempts stalled (relative residual 3e-4 to 1e-3 after 25 iterations) where a start from the last state
-    #: converged in 8-11 iterations (coarse standing foot, mu 0.6)
+    #: converged in 8-11 iterations (coarse standing foot, mu 0.6: 52 s instead of 85 s). On for the feet on
+    #: inserts: without it the arch-support insert solved faster (coarse, one thread, machine shared: 330 s
+    #: frictionless, 201 s with skin friction 0.46, same results) but the medially posted one, with skin
+    #: friction from load factor 0.55, stopped at 0.598
     predictor: bool = True
 
     def __post_init__(self):
