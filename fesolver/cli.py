@@ -31,6 +31,8 @@ from .errors import MeshError, ModelError, SolverError
 __all__ = ["main"]
 
 EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_SOLVER = 0, 1, 2, 3
+#: Ctrl-C (128 + SIGINT, as shells report it)
+EXIT_INTERRUPTED = 130
 
 
 class _Stage:
@@ -358,6 +360,13 @@ def main(argv: list[str] | None = None) -> int:
     except SolverError as exc:
         print(f"\nsolver error: {exc}", file=sys.stderr)
         return EXIT_SOLVER
+    except KeyboardInterrupt:
+        hint = ""
+        if getattr(args, "func", None) is _run:
+            hint = (f"; the last converged load step of the sub-model that was solving is in "
+                    f"{Path(args.output) / 'restart'}: the same command with --resume continues from it")
+        print(f"\ninterrupted{hint}", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

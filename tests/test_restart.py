@@ -191,3 +191,22 @@ def test_a_scenario_part_resumes_with_its_step_series(tmp_path, monkeypatch):
     interrupted(frictional_block, tmp_path / "restart" / "block.npz", 3)
     out = simulate._solve("block", Model, frictional_block(), tmp_path, False, False, metrics)
     assert out["status"] == "ok" and "resumed" not in out and out["solver"]["steps"] == len(whole.steps)
+
+
+def test_cli_run_interrupted_points_to_resume(tmp_path, monkeypatch, capsys):
+    """Ctrl-C during ``fesolver run`` ends with exit code 130 and tells where the restart files are and that
+    ``--resume`` continues (no traceback)."""
+    from pathlib import Path
+
+    from fesolver import cli, simulate
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(simulate, "run_scenario", interrupt)
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "standing.toml"
+    code = cli.main(["run", str(scenario), "-o", str(tmp_path / "out"), "-q"])
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_INTERRUPTED == 130
+    assert "interrupted" in err and "--resume" in err and str(tmp_path / "out" / "restart") in err
+    assert "Traceback" not in err
