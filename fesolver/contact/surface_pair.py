@@ -647,7 +647,7 @@ class SurfaceContact:
             raise ModelError(f"contact {self.name!r}: the restart state has no 't_n_load'")
         self._t_n = float(state["t_n_load"])
         for k, ps in enumerate(self.passes):
-            sub = {a: state.get(f"pass{k}.{a}") for a in _PASS_STATE if f"pass{k}.{a}" in state}
+            sub = {a: state[f"pass{k}.{a}"] for a in _PASS_STATE if f"pass{k}.{a}" in state}
             _restore(self, self.name, sub, {a: getattr(ps, a).shape for a in _PASS_STATE}, target=ps)
 
     def commit(self, system, u3) -> None:
