@@ -157,7 +157,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "linear": Key("string", "auto", choices=("auto", "pardiso", "cholmod", "scipy", "amg")),
         "precision": Key("string", "auto", choices=("auto", "double", "mixed"),
                          doc="PARDISO factors of the Newton tangents: mixed = single-precision factors refined to "
-                             "double by GMRES (half the memory; auto: from 50,000 unknowns, the medium and fine "
+                             "double by GMRES (half the memory; auto: from 100,000 unknowns, the medium and fine foot "
                              "meshes), double = double precision throughout"),
         "parallel": Key("boolean", False, doc="solve the knee (and patellofemoral joint) in a second process while "
                         "the foot solves (both asked for, two or more cores; measured on 2 cores: not faster, "

@@ -191,7 +191,9 @@ def _pardiso_solve(solver, A, b):
 #: unknowns in single precision (see the module docstring). Measured on the medium foot's tangent (185k unknowns,
 #: one thread, December 2026): factorisation 33.5 s in double, 16.1 s in single precision; the single-precision
 #: solve alone left a relative residual of 1.8e-3, GMRES preconditioned by it reached 2e-7 in 19 iterations (5.1 s).
-MIXED_PRECISION_MIN = 50_000
+#: The medium knee (51k unknowns, factorisation about 1 s) was slower with it: 515 s against 306 s in double
+#: precision (same 5 steps, results equal to 1e-9; one thread, machine shared), hence the threshold above it.
+MIXED_PRECISION_MIN = 100_000
 #: GMRES iterations of a mixed-precision solve before it falls back to a double-precision factorisation
 MIXED_MAXITER = 60
 #: ... in this many restart cycles
