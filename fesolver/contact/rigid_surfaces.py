@@ -320,7 +320,7 @@ class RigidSurface:
         """Set the history saved by :meth:`checkpoint_state`."""
         if not self._ready:
             self.setup(system)
-        _restore(self, self.name, state, {"lam": self.lam.shape, "t_n": self.t_n.shape, "x_n": self.x_n.shape})
+        restore_arrays(self, self.name, state, {"lam": self.lam.shape, "t_n": self.t_n.shape, "x_n": self.x_n.shape})
 
     def report(self, system, u3: np.ndarray) -> dict:
         """Nodal pressure/gap and the contact summary (peak and mean pressure, area, force, centre of pressure)."""
@@ -358,7 +358,7 @@ class RigidSurface:
         }
 
 
-def _restore(obj, name: str, state: dict, shapes: dict[str, tuple], target=None) -> None:
+def restore_arrays(obj, name: str, state: dict, shapes: dict[str, tuple], target=None) -> None:
     """Set the arrays ``state[key]`` as attributes of ``target`` (default ``obj``) after checking their shapes
     against ``shapes`` (a restart file written for another model is refused, naming the contact and the key)."""
     for key, shape in shapes.items():

@@ -52,7 +52,7 @@ from ..elements.quadrature import gauss_quad, tri_rule
 from ..errors import ModelError
 from ..loads import Selection
 from . import _mortar_kernels as MK
-from .rigid_surfaces import PENALTY_FACTOR, _restore, contact_modulus
+from .rigid_surfaces import PENALTY_FACTOR, contact_modulus, restore_arrays
 from .search import FACET_TYPES, ContactSearch
 
 __all__ = ["SurfaceContact", "slave_rule"]
@@ -642,13 +642,13 @@ class SurfaceContact:
         """Set the history saved by :meth:`checkpoint_state`."""
         if not self._ready:
             self.setup(system)
-        _restore(self, self.name, state, {"x_n": self.x_n.shape})
+        restore_arrays(self, self.name, state, {"x_n": self.x_n.shape})
         if "t_n_load" not in state:
             raise ModelError(f"contact {self.name!r}: the restart state has no 't_n_load'")
         self._t_n = float(state["t_n_load"])
         for k, ps in enumerate(self.passes):
             sub = {a: state[f"pass{k}.{a}"] for a in _PASS_STATE if f"pass{k}.{a}" in state}
-            _restore(self, self.name, sub, {a: getattr(ps, a).shape for a in _PASS_STATE}, target=ps)
+            restore_arrays(self, self.name, sub, {a: getattr(ps, a).shape for a in _PASS_STATE}, target=ps)
 
     def commit(self, system, u3) -> None:
         """Store the converged state as the friction history (tractions and coordinates) and its load factor
