@@ -162,7 +162,45 @@ def test_newton_with_mixed_precision_tangents_reaches_the_same_state(caplog):
     with caplog.at_level("INFO", logger="fesolver.solvers.linear"):
         mixed = solve("mixed")
     assert "linear solve: pardiso-mixed" in caplog.text
+    assert sum(r.reused_factors for r in mixed.steps) > 0  # some directions from an earlier tangent's factors
     double = solve("double")
     assert [r.t for r in mixed.steps] == pytest.approx([r.t for r in double.steps])
     scale = np.abs(double.displacement).max()
     assert np.abs(mixed.displacement - double.displacement).max() <= 1e-7 * scale
+
+
+def test_mixed_precision_reuses_the_factors_of_a_nearby_matrix():
+    """``reuse_rtol``: a matrix of the same sparsity pattern changed by 1 % is solved with the factors of the
+    previous one (no factorisation) to ``reuse_rtol``; a matrix changed beyond what REUSE_MAXITER GMRES iterations
+    can absorb is factorised and solved to ``rtol``; without ``reuse_rtol`` every matrix is factorised."""
+    K = _elastic_block()
+    b = np.random.default_rng(6).standard_normal(K.shape[0])
+    opts = LinearSolverOptions(method="pardiso", positive_definite=False, precision="mixed", rtol=1e-10)
+    _, info = solve_linear(K, b, replace(opts, reuse_rtol=1e-3))
+    assert info.method == "pardiso-mixed"  # nothing to reuse yet
+    near = sp.csr_matrix(K * 1.01)
+    x, info = solve_linear(near, b, replace(opts, reuse_rtol=1e-3))
+    assert info.method == "pardiso-mixed-reused" and 0 < info.iterations <= L.REUSE_MAXITER
+    assert 1e-12 < info.relative_residual <= 1e-3
+    assert np.linalg.norm(near @ x - b) <= 1e-3 * np.linalg.norm(b)
+    far = K.copy()
+    far.data = far.data * np.random.default_rng(7).uniform(0.2, 5.0, far.data.size)
+    far = sp.csr_matrix((far + far.T) / 2)  # the same pattern, other values
+    x, info = solve_linear(far, b, replace(opts, reuse_rtol=1e-8))
+    assert info.method == "pardiso-mixed" and info.relative_residual <= 1e-10
+    _, info = solve_linear(near, b, opts)
+    assert info.method == "pardiso-mixed"
+    with pytest.raises(ValueError, match="reuse_rtol"):
+        LinearSolverOptions(reuse_rtol=1.0)
+
+
+def test_newton_forcing_term_follows_the_residual_ratio(monkeypatch):
+    """Eisenstat-Walker choice 2: eta = gamma (r_k / r_(k-1))^2, capped at NEWTON_FORCING_MAX, which is also
+    the first iteration's; 0 switches factor reuse off."""
+    from fesolver.solvers import newton as N
+
+    assert N._forcing([1.0], True) == N.NEWTON_FORCING_MAX
+    assert N._forcing([1.0, 0.9], False) == N.NEWTON_FORCING_MAX  # slow progress: the cap
+    assert N._forcing([1e-2, 1e-4], False) == pytest.approx(N.NEWTON_FORCING_GAMMA * 1e-4)
+    monkeypatch.setattr(N, "NEWTON_FORCING_MAX", 0.0)
+    assert N._forcing([1e-2, 1e-4], False) == 0.0

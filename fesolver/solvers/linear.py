@@ -20,6 +20,12 @@ precision (half the memory, about half the factorisation time) and solves in dou
 preconditioned with the single-precision factors, to ``rtol`` (at most :data:`MIXED_MAXITER` iterations, else it
 falls back to a double-precision factorisation). ``auto`` (default) is ``mixed`` for symmetric Newton tangents of
 at least :data:`MIXED_PRECISION_MIN` unknowns, ``double`` otherwise.
+
+Reusing factors (``reuse_rtol`` > 0, mixed precision only): Newton's tangents change little from one iteration to
+the next, so before factorising a tangent the solver tries GMRES preconditioned by the factors it already holds (the
+previous tangent of the same sparsity pattern) for at most :data:`REUSE_MAXITER` iterations; when that reaches the
+relative residual ``reuse_rtol`` (Newton passes an Eisenstat-Walker forcing term, loose far from the solution and
+tight near it) the factorisation is skipped. Otherwise the tangent is factorised and solved to ``rtol`` as above.
 """
 
 from __future__ import annotations
@@ -82,6 +88,9 @@ class LinearSolverOptions:
     #: (mtype 11), SuperLU, or AMG-preconditioned GMRES; CHOLMOD is replaced by SuperLU
     symmetric: bool = True
     precision: str = "auto"
+    #: accept a solve preconditioned by the factors of an earlier matrix (no new factorisation) when GMRES reaches
+    #: this relative residual in :data:`REUSE_MAXITER` iterations; 0 = always factorise (mixed precision only)
+    reuse_rtol: float = 0.0
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -90,6 +99,8 @@ class LinearSolverOptions:
             raise ValueError(f"linear solver precision must be one of {PRECISIONS}, got {self.precision!r}")
         if not (0.0 < self.rtol < 1.0):
             raise ValueError(f"rtol must be in (0, 1), got {self.rtol}")
+        if not (0.0 <= self.reuse_rtol < 1.0):
+            raise ValueError(f"reuse_rtol must be in [0, 1), got {self.reuse_rtol}")
         if self.maxiter < 1:
             raise ValueError(f"maxiter must be >= 1, got {self.maxiter}")
 
@@ -221,43 +232,81 @@ def _pardiso_single(mtype: int):
     return _SINGLE[mtype]
 
 
-def _mixed_solve(U: sp.csr_matrix, A: sp.csr_matrix, b: np.ndarray, mtype: int, rtol: float):
-    """``(x, iterations)`` of ``A x = b`` by GMRES preconditioned with the single-precision PARDISO factors of
-    ``U`` (the upper triangle of ``A``), or ``(None, iterations)`` when GMRES did not reach ``rtol``."""
+#: GMRES iterations preconditioned by an earlier matrix's factors before the current matrix is factorised
+#: (``reuse_rtol``)
+REUSE_MAXITER = 15
+
+_SINGLE_MATRIX: dict[int, sp.csr_matrix] = {}
+
+
+def _single_preconditioner(solver, U32):
+    """The single-precision factors held by ``solver`` (of the float32 upper triangle ``U32``) as a linear
+    operator in double precision."""
+
+    def precondition(r):
+        return solver._call_pardiso(U32, np.asarray(r, dtype=np.float32).ravel()).astype(np.float64)
+
+    return spla.LinearOperator(U32.shape, matvec=precondition, dtype=np.float64)
+
+
+def _gmres(A, b, M, rtol, restart, cycles):
+    """``(x, converged, iterations)``: restarted GMRES on ``A x = b``, right-hand side in double precision."""
+    count = [0]
+
+    def cb(_r):
+        count[0] += 1
+
+    x, code = spla.gmres(A, b, rtol=rtol, atol=0.0, restart=restart, maxiter=cycles, M=M, callback=cb,
+                         callback_type="pr_norm")
+    return x, code == 0, count[0]
+
+
+def _mixed_solve(U: sp.csr_matrix, A: sp.csr_matrix, b: np.ndarray, mtype: int, rtol: float,
+                 reuse_rtol: float = 0.0):
+    """``(x, iterations, reused)`` of ``A x = b`` by GMRES preconditioned with single-precision PARDISO factors:
+    first, when ``reuse_rtol`` > 0, those already held for a matrix of the same sparsity pattern (``reused`` =
+    True when that reached ``reuse_rtol``); else the factors of ``U`` (the upper triangle of ``A``), to ``rtol``.
+    ``x`` is None when GMRES did not reach ``rtol``."""
     solver = _pardiso_single(mtype)
-    U32 = sp.csr_matrix((U.data.astype(np.float32), U.indices, U.indptr), shape=U.shape)
     key = (U.shape[0], U.indptr.tobytes(), U.indices.tobytes())
     same = _SINGLE_PATTERN.get(mtype) == key
+    iterations = 0
     try:
+        if same and reuse_rtol > 0.0 and mtype in _SINGLE_MATRIX:
+            solver.set_phase(33)
+            x, ok, iterations = _gmres(A, b, _single_preconditioner(solver, _SINGLE_MATRIX[mtype]),
+                                       max(reuse_rtol, rtol), REUSE_MAXITER, 1)
+            if ok:
+                return x, iterations, True
+        U32 = sp.csr_matrix((U.data.astype(np.float32), U.indices, U.indptr), shape=U.shape)
         if not same and mtype in _SINGLE_PATTERN:
             solver.free_memory(everything=True)
             del _SINGLE_PATTERN[mtype]
+        _SINGLE_MATRIX.pop(mtype, None)
         solver.set_phase(22 if same else 12)  # (analysis and) factorisation
         solver._call_pardiso(U32, np.zeros(U.shape[0], dtype=np.float32))
         _SINGLE_PATTERN[mtype] = key
+        _SINGLE_MATRIX[mtype] = U32
         solver.set_phase(33)
-
-        def precondition(r):
-            return solver._call_pardiso(U32, np.asarray(r, dtype=np.float32).ravel()).astype(np.float64)
-
-        M = spla.LinearOperator(A.shape, matvec=precondition, dtype=np.float64)
-        count = [0]
-
-        def cb(_r):
-            count[0] += 1
-
         # restarted: GMRES judges convergence on its own estimate of the residual, which the single-precision
         # rounding of the preconditioner spoils near the tolerance; a restart starts again from the true one
-        restart = max(1, MIXED_MAXITER // MIXED_CYCLES)
-        x, code = spla.gmres(A, b, rtol=rtol, atol=0.0, restart=restart, maxiter=MIXED_CYCLES, M=M, callback=cb,
-                             callback_type="pr_norm")
+        x, ok, its = _gmres(A, b, _single_preconditioner(solver, U32), rtol, max(1, MIXED_MAXITER // MIXED_CYCLES),
+                            MIXED_CYCLES)
+        iterations += its
     except Exception:
-        _SINGLE_PATTERN.pop(mtype, None)
-        solver.free_memory(everything=True)
+        _free_single(mtype)
         raise
     finally:
         solver.set_phase(13)
-    return (x if code == 0 else None), count[0]
+    return (x if ok else None), iterations, False
+
+
+def _free_single(mtype: int) -> None:
+    """Forget the single-precision factors of ``mtype`` (the next mixed solve factorises afresh)."""
+    _SINGLE_PATTERN.pop(mtype, None)
+    _SINGLE_MATRIX.pop(mtype, None)
+    if mtype in _SINGLE:
+        _SINGLE[mtype].free_memory(everything=True)
 
 
 def _precision(n: int, opts: LinearSolverOptions) -> str:
@@ -338,14 +387,13 @@ def solve_linear(A: sp.spmatrix, b: np.ndarray, options: LinearSolverOptions | N
             U.sort_indices()
             x = None
             if opts.symmetric and _precision(n, opts) == "mixed":
-                x, iterations = _mixed_solve(U, A, b, mtype, opts.rtol)
+                x, iterations, reused = _mixed_solve(U, A, b, mtype, opts.rtol, opts.reuse_rtol)
                 if x is None:
                     log.info("mixed-precision solve: GMRES did not reach rtol %g in %d iterations; factorising in "
                              "double precision", opts.rtol, iterations)
-                    _SINGLE_PATTERN.pop(mtype, None)
-                    _SINGLE[mtype].free_memory(everything=True)  # the double factors take its place
+                    _free_single(mtype)  # the double factors take its place
                 else:
-                    method = "pardiso-mixed"
+                    method = "pardiso-mixed-reused" if reused else "pardiso-mixed"
             if x is None:
                 # real symmetric (positive definite 2 / indefinite -2) or unsymmetric (11)
                 x = _pardiso_solve(_pardiso(mtype), U, b)
@@ -393,7 +441,7 @@ def solve_linear(A: sp.spmatrix, b: np.ndarray, options: LinearSolverOptions | N
             f"that boundary conditions remove all six rigid-body motions of every body"
         )
     res = float(np.linalg.norm(b - A @ x)) / bnorm
-    if res > max(1e-6, 10 * opts.rtol) and method not in ("amg", "pardiso-mixed"):
+    if res > max(1e-6, 10 * opts.rtol) and method not in ("amg", "pardiso-mixed", "pardiso-mixed-reused"):
         raise SolverError(
             f"linear solver {method!r}: relative residual {res:.3g} after a direct solve; the stiffness "
             f"matrix is singular or nearly so (are all rigid-body motions constrained?)"

@@ -112,6 +112,8 @@ class StepRecord:
     residuals: list[float] = field(default_factory=list)
     energies: list[float] = field(default_factory=list)
     linear_iterations: int = 0
+    #: linear solves that skipped the factorisation (preconditioned by an earlier tangent's factors)
+    reused_factors: int = 0
     seconds: float = 0.0
     #: augmented-Lagrangian (Uzawa) multiplier updates in this step (contact)
     augmentations: int = 0
@@ -138,6 +140,24 @@ class ConvergenceError(SolverError):
 #: tolerances (1e-4 to 1e-8 of the load) in the iterations an exact solve needs (coarse foot, mixed precision
 #: forced: the same 5 steps and 36 iterations, metrics equal to 4 digits).
 NEWTON_LINEAR_RTOL = 1e-6
+
+#: Eisenstat-Walker forcing term (choice 2, Eisenstat & Walker 1996, SIAM J Sci Comput 17:16): a mixed-precision
+#: solve may keep the previous tangent's factors (:attr:`~fesolver.solvers.linear.LinearSolverOptions.reuse_rtol`)
+#: when GMRES preconditioned by them reaches ``eta_k = gamma (r_k / r_(k-1))^2`` (``r`` the relative residual
+#: norms of the last two iterations; ``eta_max`` at a step's first iteration and as a cap). Far from the solution
+#: a rough direction costs a few iterations more but saves the factorisation; near it (quadratic convergence)
+#: ``eta_k`` is tiny and the tangent is factorised. ``NEWTON_FORCING_MAX = 0`` always factorises.
+NEWTON_FORCING_MAX = 0.1
+NEWTON_FORCING_GAMMA = 0.9
+
+
+def _forcing(residuals: list[float], first: bool) -> float:
+    """The forcing term ``eta_k`` for the next linear solve (see :data:`NEWTON_FORCING_MAX`)."""
+    if NEWTON_FORCING_MAX <= 0.0:
+        return 0.0
+    if first or len(residuals) < 2 or residuals[-2] <= 0.0:
+        return NEWTON_FORCING_MAX
+    return min(NEWTON_FORCING_MAX, NEWTON_FORCING_GAMMA * (residuals[-1] / residuals[-2]) ** 2)
 
 
 @dataclass(frozen=True)
@@ -384,11 +404,13 @@ def _iterate(system, u_prev, t, dt, free, fixed, near_null, opts, lin, guess=Non
             return False, rec, u, f"the residual is not finite at iteration {it}"
         Kff = K[free][:, free]
         lin_it = lin if getattr(system, "symmetric", True) else replace(lin, symmetric=False)
+        lin_it = replace(lin_it, reuse_rtol=_forcing(rec.residuals, k == 1))
         try:
             duf, info = solve_linear(Kff, Rf, lin_it, near_null=near_null, block_size=block)
         except SolverError as exc:
             return False, rec, u, f"linear solve failed at iteration {it}: {exc}"
         rec.linear_iterations += info.iterations
+        rec.reused_factors += info.method.endswith("-reused")
         g0 = float(duf @ Rf)  # > 0 when the tangent is positive definite along du (an energy descent direction)
         e0 = abs(g0)
         if e_ref is None:
