@@ -696,7 +696,8 @@ def _solve(name: str, model, prob, outdir: Path, steps: bool, progress: bool, me
         out["solver"] = {"steps": len(its), "newton_iterations": int(sum(its)), "per_step": its,
                          "failed_attempts": int(sum(r.failed_attempts for r in res.steps)),
                          "failed_iterations": int(sum(r.failed_iterations for r in res.steps)),
-                         "failed_seconds": round(float(sum(r.failed_seconds for r in res.steps)), 2)}
+                         "failed_seconds": round(float(sum(r.failed_seconds for r in res.steps)), 2),
+                         "reused_factorisations": int(sum(r.reused_factors for r in res.steps))}
     return out
 
 

@@ -109,6 +109,7 @@ def test_shipped_scenario(tmp_path_factory, name):
         sol = part["solver"]
         assert sol["newton_iterations"] == sum(sol["per_step"]) and sol["steps"] == len(sol["per_step"])
         assert sol["failed_attempts"] >= 0 and sol["failed_iterations"] >= 0
+        assert 0 <= sol["reused_factorisations"] <= sol["newton_iterations"] + sol["failed_iterations"]
         assert ("cut-back attempt" in report) >= (sol["failed_attempts"] > 0)
     assert set(headline(s)) >= {"plantar fascia tension [N]", "peak heel pressure [kPa]", "medial share (contact) [-]"}
 
