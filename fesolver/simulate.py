@@ -170,8 +170,6 @@ def foot_problem(scenario, fl, foot, insole=None):
                                              name="support_sinks"))
         contacts = [support, _insole_contact(model, float(s["orthotic.friction"]))]
     newton = _newton(s)
-    if insole is None:
-        newton = replace(newton, rtol_augment=RTOL_AUGMENT)
     if insole is None and mu > 0.0:
         newton = replace(newton, predictor=False)  # see NewtonOptions.predictor
     if insole is None and (fl.ground_tilt_deg != 0.0 or fl.foot_pitch_deg != 0.0):
@@ -362,13 +360,15 @@ def build_knee_model(scenario, kl):
                       menisci=bool(s["mesh.menisci"]), mesh=s["mesh.level"])
 
 
-#: inexact Uzawa cycles of the knee and the bare foot (:attr:`~fesolver.solvers.newton.NewtonOptions.rtol_augment`):
-#: the contact multipliers are updated once the relative residual is below this (the default 1e-5 spent 3-4 Newton
-#: iterations per cycle on the knee, 4-5 cycles per load step); the multipliers still converge to the contacts'
-#: tolerances and the last cycle to the step's. Measured (coarse, one thread, December 2026): knee standing 51 -> 39
-#: iterations, antalgic_knee 63 -> 55 (peak pressures within 0.05 %, medial share within 2e-4); bare foot standing 36
-#: -> 33, overpronation 113 -> 107, antalgic_heel 111 -> 101 (metrics equal to 4 digits). Not for a foot on an
-#: insert: the arch-support insert then needed 36 load steps instead of 27 (525 iterations in cut-back attempts)
+#: inexact Uzawa cycles of the knee (:attr:`~fesolver.solvers.newton.NewtonOptions.rtol_augment`): the cartilage
+#: contacts' multipliers are updated once the relative residual is below this (the default 1e-5 spent 3-4 Newton
+#: iterations per cycle, 4-5 cycles per load step); the multipliers still converge to the contacts' tolerances and
+#: the last cycle to the step's. Measured (one thread, December 2026): coarse standing 51 -> 39 iterations,
+#: antalgic_knee 63 -> 55 (peak pressures within 0.05 %, medial share within 2e-4); medium standing 41 iterations,
+#: 205 s (306 s with 1e-5 in an earlier session; both with the machine shared). Not for the foot: the coarse bare
+#: foot gained 3-10 iterations of about 35-113, but the medium standing foot then spent more than 40 iterations on
+#: its step to load factor 0.825 (its whole solve takes 50 with 1e-5), and the arch-support insert needed 36 load
+#: steps instead of 27
 RTOL_AUGMENT = 1e-3
 
 
