@@ -250,7 +250,8 @@ def _single_preconditioner(solver, U32):
 
 
 def _gmres(A, b, M, rtol, restart, cycles):
-    """``(x, converged, iterations)``: restarted GMRES on ``A x = b``, right-hand side in double precision."""
+    """``(x, converged, iterations)``: GMRES on ``A x = b`` preconditioned by ``M``, restarted every ``restart``
+    iterations, at most ``cycles`` cycles."""
     count = [0]
 
     def cb(_r):
@@ -282,7 +283,6 @@ def _mixed_solve(U: sp.csr_matrix, A: sp.csr_matrix, b: np.ndarray, mtype: int, 
         if not same and mtype in _SINGLE_PATTERN:
             solver.free_memory(everything=True)
             del _SINGLE_PATTERN[mtype]
-        _SINGLE_MATRIX.pop(mtype, None)
         solver.set_phase(22 if same else 12)  # (analysis and) factorisation
         solver._call_pardiso(U32, np.zeros(U.shape[0], dtype=np.float32))
         _SINGLE_PATTERN[mtype] = key
