@@ -177,17 +177,17 @@ def test_mixed_precision_reuses_the_factors_of_a_nearby_matrix():
     b = np.random.default_rng(6).standard_normal(K.shape[0])
     opts = LinearSolverOptions(method="pardiso", positive_definite=False, precision="mixed", rtol=1e-10)
     _, info = solve_linear(K, b, replace(opts, reuse_rtol=1e-3))
-    assert info.method == "pardiso-mixed"  # nothing to reuse yet
+    assert info.method == "pardiso-mixed" and not info.reused_factors  # nothing to reuse yet
     near = sp.csr_matrix(K * 1.01)
     x, info = solve_linear(near, b, replace(opts, reuse_rtol=1e-3))
-    assert info.method == "pardiso-mixed-reused" and 0 < info.iterations <= L.REUSE_MAXITER
+    assert info.method == "pardiso-mixed-reused" and info.reused_factors and 0 < info.iterations <= L.REUSE_MAXITER
     assert 1e-12 < info.relative_residual <= 1e-3
     assert np.linalg.norm(near @ x - b) <= 1e-3 * np.linalg.norm(b)
     far = K.copy()
     far.data = far.data * np.random.default_rng(7).uniform(0.2, 5.0, far.data.size)
     far = sp.csr_matrix((far + far.T) / 2)  # the same pattern, other values
     x, info = solve_linear(far, b, replace(opts, reuse_rtol=1e-8))
-    assert info.method == "pardiso-mixed" and info.relative_residual <= 1e-10
+    assert info.method == "pardiso-mixed" and not info.reused_factors and info.relative_residual <= 1e-10
     _, info = solve_linear(near, b, opts)
     assert info.method == "pardiso-mixed"
     with pytest.raises(ValueError, match="reuse_rtol"):

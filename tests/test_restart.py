@@ -13,6 +13,7 @@ import pytest
 from contact_models import stacked_bcs, stacked_blocks
 from meshgen import box_hex
 
+import fesolver
 from fesolver.contact import RigidPlane, SurfaceContact
 from fesolver.elements import HEX8
 from fesolver.errors import ModelError
@@ -141,6 +142,21 @@ def test_a_file_of_another_model_is_refused(tmp_path):
     other.contacts = [dataclasses.replace(other.contacts[0], friction=0.4)]
     with pytest.raises(ModelError, match="restart file of another model"):
         solve_finite_strain(other, checkpoint=path)
+
+
+def test_a_file_of_another_fesolver_version_is_refused(tmp_path, monkeypatch):
+    """A restart file records the fesolver version that wrote it; another version refuses it (its elements or
+    contacts may compute differently), naming both versions."""
+    from fesolver.solvers import newton
+
+    path = tmp_path / "run.npz"
+    interrupted(frictional_block, path, 2)
+    with np.load(path) as z:
+        assert str(z["fesolver_version"]) == fesolver.__version__
+    monkeypatch.setattr(newton, "_fesolver_version", lambda: "99.0")
+    with pytest.raises(ModelError, match=rf"run\.npz: restart file written by fesolver {fesolver.__version__}, "
+                                         r"this is fesolver 99\.0"):
+        solve_finite_strain(frictional_block(), checkpoint=path)
 
 
 def test_a_damaged_file_is_refused(tmp_path):

@@ -107,13 +107,16 @@ class LinearSolverOptions:
 
 @dataclass
 class LinearSolveInfo:
-    """What a solve did: method used, unknowns, iterations (0 for direct), relative residual, seconds."""
+    """What a solve did: method used, unknowns, iterations (0 for direct), relative residual, seconds, and whether
+    factors held from an earlier matrix served instead of a new factorisation (``reused_factors``; mixed precision
+    with ``LinearSolverOptions.reuse_rtol``, method ``"pardiso-mixed-reused"``)."""
 
     method: str
     n_unknowns: int
     iterations: int
     relative_residual: float
     seconds: float
+    reused_factors: bool = False
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -375,6 +378,7 @@ def solve_linear(A: sp.spmatrix, b: np.ndarray, options: LinearSolverOptions | N
     method = _choose(n, opts)
     t0 = time.perf_counter()
     iterations = 0
+    reused = False
     if n == 0:
         return np.zeros(0), LinearSolveInfo(method, 0, 0, 0.0, 0.0)
     bnorm = float(np.linalg.norm(b))
@@ -446,7 +450,8 @@ def solve_linear(A: sp.spmatrix, b: np.ndarray, options: LinearSolverOptions | N
             f"linear solver {method!r}: relative residual {res:.3g} after a direct solve; the stiffness "
             f"matrix is singular or nearly so (are all rigid-body motions constrained?)"
         )
-    info = LinearSolveInfo(method, n, iterations, res, time.perf_counter() - t0)
+    info = LinearSolveInfo(method, n, iterations, res, time.perf_counter() - t0,
+                           reused_factors=reused)
     log.info("linear solve: %s, %d unknowns, %d iterations, residual %.2e, %.2f s",
              method, n, iterations, res, info.seconds)
     return x, info

@@ -36,7 +36,8 @@ how far it got.
 the displacements, the load factor, the next step size, the predictor's last increment, the step records and
 ``system.checkpoint_state()`` (the contacts' multipliers and friction history). A solve given an existing file
 restores all of it (``system.restore_state``) and continues with the next step, taking the same iterates as a
-solve that was never interrupted; a file whose model fingerprint differs is refused. Optional hooks:
+solve that was never interrupted; a file whose model fingerprint differs, or one written by another fesolver version
+(whose elements or contacts may compute differently), is refused. Optional hooks:
 
 * ``system.checkpoint_state() -> dict[str, ndarray]`` and ``system.restore_state(dict)``.
 """
@@ -175,12 +176,19 @@ class Checkpoint:
     fingerprint: str = ""
 
 
-#: layout of the restart file (raised when the stored fields change)
-CHECKPOINT_VERSION = 1
+#: layout of the restart file (raised when the stored fields change; 2: the fesolver version is stored)
+CHECKPOINT_VERSION = 2
+
+
+def _fesolver_version() -> str:
+    from .. import __version__
+
+    return __version__
 
 
 def _write_checkpoint(cp: Checkpoint, system, u, t, dt, du_last, dt_last, records) -> None:
-    arrays = {"version": np.array(CHECKPOINT_VERSION), "fingerprint": np.array(cp.fingerprint), "u": u,
+    arrays = {"version": np.array(CHECKPOINT_VERSION), "fesolver_version": np.array(_fesolver_version()),
+              "fingerprint": np.array(cp.fingerprint), "u": u,
               "t": np.array(t), "dt": np.array(dt), "dt_last": np.array(dt_last if dt_last is not None else 0.0),
               "du_last": du_last if du_last is not None else np.zeros(0),
               "records": np.array(json.dumps([asdict(r) for r in records]))}
@@ -201,6 +209,7 @@ def _read_checkpoint(cp: Checkpoint, system, n: int):
         with np.load(path, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
         version = int(data["version"])
+        written_by = str(data["fesolver_version"]) if "fesolver_version" in data else "before 0.1.0"
         fingerprint = str(data["fingerprint"])
         u, t, dt = data["u"], float(data["t"]), float(data["dt"])
         du_last = data["du_last"] if data["du_last"].size else None
@@ -212,6 +221,10 @@ def _read_checkpoint(cp: Checkpoint, system, n: int):
     if version != CHECKPOINT_VERSION:
         raise ModelError(f"{path}: restart file version {version}, this fesolver writes {CHECKPOINT_VERSION}; "
                          f"delete it to start the solve from the beginning")
+    if written_by != _fesolver_version():
+        raise ModelError(f"{path}: restart file written by fesolver {written_by}, this is fesolver "
+                         f"{_fesolver_version()}: a solve continued across versions would mix two versions' "
+                         f"elements and contacts; delete it to start the solve from the beginning")
     if fingerprint != cp.fingerprint or u.shape != (n,):
         raise ModelError(f"{path}: restart file of another model (fingerprint {fingerprint[:12]!r}, "
                          f"{u.size} unknowns; this model: {cp.fingerprint[:12]!r}, {n}); delete it or give "
@@ -413,7 +426,7 @@ def _iterate(system, u_prev, t, dt, free, fixed, near_null, opts, lin, guess=Non
         except SolverError as exc:
             return False, rec, u, f"linear solve failed at iteration {it}: {exc}"
         rec.linear_iterations += info.iterations
-        rec.reused_factors += info.method.endswith("-reused")
+        rec.reused_factors += info.reused_factors
         g0 = float(duf @ Rf)  # > 0 when the tangent is positive definite along du (an energy descent direction)
         e0 = abs(g0)
         if e_ref is None:
