@@ -8,6 +8,8 @@ about as many nodes. Radius = 2 element sizes. Times, best undisturbed of ``--re
 
 * first call (numba compile or cache load) of the grid build and the query, on a tiny problem;
 * ``update`` (bounding boxes + O(n) bucket grid) and ``closest`` (query + projection) at each size;
+* ``closest`` hinted: the slave moved by 0.02 element sizes and searched again with the first answer's facets
+  as the hint (as Newton's next evaluation does), its result checked equal to an unhinted search;
 * the fitted scaling exponent of ``update + closest`` against the facet count (1 = linear);
 * all-pairs brute force (same projection kernel) at the smallest size, and its result checked equal;
 * peer: ``scipy.spatial.cKDTree`` build + nearest-*centroid* query (a cruder search: no projection) at each size.
@@ -99,7 +101,11 @@ def run(kind: str, sizes, repeats: int, brute: bool) -> dict:
         cs = ContactSearch(conn, kind)
         t_upd, _, oth_u, _ = best_of(lambda: cs.update(master), repeats)  # noqa: B023
         t_q, _, oth_q, cp = best_of(lambda: cs.closest(slave, 2 * h), repeats)  # noqa: B023
+        moved = slave + 0.02 * h * np.sin(np.arange(slave.size)).reshape(slave.shape)
+        t_hq, _, _, cph = best_of(lambda: cs.closest(moved, 2 * h, hint=cp.facet), repeats)  # noqa: B023
+        cold = cs.closest(moved, 2 * h)
         row = {"facets": int(conn.shape[0]), "slaves": int(slave.shape[0]), "update_s": t_upd, "closest_s": t_q,
+               "closest_hinted_s": t_hq, "hinted_equal": bool(np.array_equal(cold.facet, cph.facet)),
                "total_s": t_upd + t_q, "found": int(cp.found.sum()), "cells": int(np.prod(cs.dims)),
                "cell_size_mm": cs.cell_size, "bucket_entries": int(cs.cell_items.size),
                "disturbed": bool(max(oth_u + oth_q) > 0.15)}
@@ -147,11 +153,12 @@ def main(argv=None):
     table = []
     for r in res["rows"]:
         table.append([r["facets"], r["slaves"], fmt_s(r["update_s"]), fmt_s(r["closest_s"]), fmt_s(r["total_s"]),
+                      fmt_s(r["closest_hinted_s"]) + ("" if r["hinted_equal"] else " (DIFFERENT)"),
                       f"{r['total_s'] / r['facets'] * 1e6:.2f} us", fmt_s(r.get("kdtree_centroid_s")),
                       fmt_s(r.get("brute_force_s")) + (" (equal)" if r.get("brute_force_equal") else
                                                        " (DIFFERENT)" if "brute_force_equal" in r else ""),
                       f"{r['found']}/{r['slaves']}" + (" *" if r["disturbed"] else "")])
-    print_table(table, ["facets", "slaves", "update (grid)", "closest", "total", "total/facet",
+    print_table(table, ["facets", "slaves", "update (grid)", "closest", "total", "closest hinted", "total/facet",
                         "peer: cKDTree centroids", "all-pairs brute force", "found"])
     print(f"\nfitted exponent t ~ n^p: total p = {res['exponent_total']:.2f}, update p = {res['exponent_update']:.2f}, "
           f"closest p = {res['exponent_closest']:.2f}   (* = disturbed by other processes)")

@@ -306,6 +306,30 @@ def test_grid_equals_brute_force_closed_surface():
     assert np.all(g.gap[np.linalg.norm(xs, axis=1) < 9.0] < 0.0)
 
 
+@pytest.mark.parametrize("ftype", ["tri3", "tri6", "quad4"])
+def test_hint_does_not_change_the_result(ftype):
+    """A hint (a first guess of each point's facet) changes the cost, not the answer: with the right facets,
+    random facets, facets out of range (-1, nf) and facets beyond the radius as hints, the same facets as all
+    pairs and gaps to 1e-12 mm (curved sheet, points up to 1 mm off it, radius 0.6 mm). A hint of the wrong
+    shape is an error naming the expected shape."""
+    rng = np.random.default_rng(11)
+    pts, conn = sheet(12, ftype, amp=0.5, rng=rng, noise=0.05)
+    cs = ContactSearch(conn, ftype)
+    cs.update(pts)
+    xs = pts.min(0) - 1.0 + (pts.max(0) - pts.min(0) + 2.0) * rng.random((1500, 3))
+    b = cs.closest_brute_force(xs, 0.6)
+    nf = len(conn)
+    hints = {"right": b.facet, "random": rng.integers(0, nf, xs.shape[0]),
+             "out of range": rng.choice([-1, nf, nf + 7], xs.shape[0]),
+             "far": np.argmax(np.linalg.norm(pts[conn].mean(1)[None, :, :] - xs[:, None, :], axis=2), axis=1)}
+    for what, hint in hints.items():
+        g = cs.closest(xs, 0.6, hint=hint)
+        np.testing.assert_array_equal(g.facet, b.facet, err_msg=what)
+        np.testing.assert_allclose(g.gap[g.found], b.gap[b.found], rtol=0, atol=1e-12, err_msg=what)
+    with pytest.raises(ContactSearchError, match=r"hint must have shape \(1500,\)"):
+        cs.closest(xs, 0.6, hint=np.zeros(3, dtype=int))
+
+
 def test_moving_master_update():
     """After the master sheet translates by (0.3, -0.2, 1.0) mm and update() is called, gaps shift by -1 mm
     (flat sheet, interior points). Tolerance 1e-12 mm."""

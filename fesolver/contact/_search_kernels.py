@@ -534,16 +534,36 @@ def _visit_cell(c, cell_start, cell_items, ftype, points, conn, bbox, xs, ev, tm
                 best_res[q] = tmp[q]
 
 
+@njit(cache=True, inline="always")
+def _unvisited_distance(xs, c, k, lo, h, dims):
+    """Lower bound of the distance from ``xs`` to any cell outside the block of cells ``c - k .. c + k``: the
+    nearest of the block's walls that have grid cells beyond them (infinite if the block covers the grid)."""
+    b = np.inf
+    for i in range(3):
+        if c[i] - k >= 1:
+            b = min(b, xs[i] - (lo[i] + (c[i] - k) * h))
+        if c[i] + k + 1 <= dims[i] - 1:
+            b = min(b, lo[i] + (c[i] + k + 1) * h - xs[i])
+    return b
+
+
 @njit(cache=True, parallel=True)
-def closest_in_grid(ftype, points, conn, bbox, lo, h, dims, cell_start, cell_items, slaves, radius, facet, res):
+def closest_in_grid(ftype, points, conn, bbox, lo, h, dims, cell_start, cell_items, slaves, radius, hint, facet,
+                    res):
     """Closest master facet within ``radius`` [mm] of each slave point, by rings of grid cells.
 
     Cells are visited in rings of growing Chebyshev index distance ``k`` around the slave's cell; after
-    ring ``k`` every unvisited facet is farther than ``k h`` (its closest point lies in a cell it is
-    bucketed in), so the search stops once the best distance is ``<= k h`` or ``k h > radius``.
+    ring ``k`` every unvisited facet is at least as far as the nearest wall of the visited block of cells that
+    has grid cells beyond it (a facet's closest point lies in a cell it is bucketed in;
+    :func:`_unvisited_distance`, at least ``k h``), so the search stops once the best distance is below that, or
+    at ``k h > radius``. A point close to the surface and away from its cell's walls is done after one cell.
+    ``hint (n,)`` is a first guess of each point's facet (-1: none; e.g. the last search's answer): it is
+    projected first, so its distance bounds the search from the start and the boxes of farther facets prune
+    them without a projection. The answer is the same with any hint (the same minimum, the same tie rule).
     ``facet (n,)`` receives the facet (-1: none) and ``res (n, 9)`` ``xi, eta, xc, n, gap``.
     """
     n0, n1, n2 = dims[0], dims[1], dims[2]
+    nf = conn.shape[0]
     for s in prange(slaves.shape[0]):
         xs = slaves[s]
         ev = np.empty((6, 3))
@@ -554,6 +574,15 @@ def closest_in_grid(ftype, points, conn, bbox, lo, h, dims, cell_start, cell_ite
         seen = np.full(_SEEN_SLOTS, -1, dtype=np.int64)
         for q in range(9):
             res[s, q] = np.nan
+        e = hint[s]
+        if 0 <= e < nf:
+            d = project_point(ftype, points, conn[e], xs, ev, tmp)
+            seen[e & (_SEEN_SLOTS - 1)] = e
+            if d <= radius:
+                state[0] = d
+                state[1] = e
+                for q in range(9):
+                    res[s, q] = tmp[q]
         # the slave's cell, clipped to [-1, n]: the ring bound k h stays valid (see docstring)
         c = np.empty(3, dtype=np.int64)
         kmax = 0
@@ -588,7 +617,7 @@ def closest_in_grid(ftype, points, conn, bbox, lo, h, dims, cell_start, cell_ite
                         if k > 0 and i < n0:
                             _visit_cell((kk * n1 + j) * n0 + i, cell_start, cell_items, ftype, points, conn,
                                         bbox, xs, ev, tmp, res[s], state, seen)
-            if state[1] >= 0 and state[0] <= k * h:
+            if state[1] >= 0 and state[0] < _unvisited_distance(xs, c, k, lo, h, dims):
                 break
         facet[s] = int(state[1])
 

@@ -181,6 +181,7 @@ class _Pass:
         self.A = np.bincount(self.row[sconn].ravel(), weights=np.einsum("fq,qa->fa", self.w, Phi).ravel(),
                              minlength=self.nodes.size)
         self.search = ContactSearch(mconn, mtype)
+        self._last_facet = None  # each integration point's facet at the last evaluate (a hint for the search)
         self._topology()  # master facets' neighbours across their edges (signed distance at edges)
         self.tol_edge = 1e-7 * self.h_master  # mm: a closest point this far off the facet normal is on an edge
         self.lam = np.zeros(self.nodes.size)
@@ -263,7 +264,10 @@ class _Pass:
         xs = x[self.sconn]
         xq = np.einsum("qb,fbi->fqi", self.N, xs).reshape(-1, 3)
         self.search.update(x)
-        cp = self.search.closest(xq, radius)
+        # the last evaluation's facets seed the search (Newton moves the points little between evaluations):
+        # the same answer, about a quarter to a third less search time (README, "Scenario runs")
+        cp = self.search.closest(xq, radius, hint=self._last_facet)
+        self._last_facet = cp.facet
         t0 = np.einsum("qb,fbi->fqi", self.dN[:, :, 0], xs).reshape(-1, 3)
         t1 = np.einsum("qb,fbi->fqi", self.dN[:, :, 1], xs).reshape(-1, 3)
         ns_q = np.cross(t0, t1)
