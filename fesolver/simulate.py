@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import json
 import logging
 import math
@@ -489,14 +490,15 @@ def sensor_pressure(points: np.ndarray, u: np.ndarray, facets, pressure: np.ndar
     return out
 
 
-def foot_metrics(model, res) -> dict:
+def foot_metrics(model, res, ground_normal=(0.0, 0.0, 1.0)) -> dict:
     """Headline foot numbers: plantar fascia tension [N] and peak fibre stress [MPa]; plantar contact (with
     the ground or the insert): peak pressure, peak heel / midfoot / forefoot pressure [kPa], contact area
-    [mm^2], force [N], centre of pressure [mm]; heel-pad peak von Mises [MPa]."""
-    from .models.foot import fascia_tension
+    [mm^2], force [N], centre of pressure [mm]; heel-pad peak von Mises [MPa]; the bones' posture
+    (``posture``: :func:`~fesolver.models.foot.bone_kinematics`, the navicular drop along ``ground_normal``)."""
+    from .models.foot import bone_kinematics, fascia_tension
     from .results import von_mises
 
-    out: dict = {"fascia": fascia_tension(model, res)}
+    out: dict = {"fascia": fascia_tension(model, res), "posture": bone_kinematics(model, res, ground_normal)}
     name = "insole" if "insole" in res.contact else "ground"
     c = res.contact[name]
     sm = c["summary"]
@@ -893,7 +895,10 @@ def run_scenario(scenario, outdir, progress: bool = False, parallel: bool | None
                 for i, loads in enumerate(samples):
                     tag = f"_{i:02d}" if phase else ""
                     model, prob = foot_problem(scenario, loads.foot, *foot_parts)
-                    part = _solve(f"foot{tag}", model, prob, outdir, steps, progress, foot_metrics, resume)
+                    normal = ground_normal(loads.foot.ground_tilt_deg, loads.foot.foot_pitch_deg,
+                                           scenario["subject.side"])
+                    part = _solve(f"foot{tag}", model, prob, outdir, steps, progress,
+                                  functools.partial(foot_metrics, ground_normal=normal), resume)
                     part["model"] = _params(foot_parts)
                     _add_ratios(part, loads.foot.body_weight_N)
                     runs[i]["foot"] = part
@@ -987,6 +992,10 @@ HEADLINE = (
     ("plantar contact area", ("foot", "metrics", "plantar", "contact_area_mm2"), "mm^2"),
     ("plantar centre of pressure x (foot frame)", ("foot", "metrics", "plantar", "centre_of_pressure_mm", 0), "mm"),
     ("heel-pad peak von Mises", ("foot", "metrics", "heel_pad_peak_von_mises_MPa"), "MPa"),
+    ("navicular drop", ("foot", "metrics", "posture", "navicular_drop_mm"), "mm"),
+    ("medial arch drop", ("foot", "metrics", "posture", "medial_arch_drop_mm"), "mm"),
+    ("rearfoot eversion, calcaneus to talus", ("foot", "metrics", "posture", "rearfoot_eversion_deg"), "deg"),
+    ("forefoot inversion, metatarsals to calcaneus", ("foot", "metrics", "posture", "forefoot_inversion_deg"), "deg"),
     ("knee compressive force", ("chain", "knee", "compressive_force_N"), "N"),
     ("medial tibial cartilage peak pressure", ("knee", "metrics", "medial", "peak_pressure_MPa"), "MPa"),
     ("lateral tibial cartilage peak pressure", ("knee", "metrics", "lateral", "peak_pressure_MPa"), "MPa"),

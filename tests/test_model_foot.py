@@ -272,3 +272,63 @@ def test_finer_levels_mesh(level):
     assert model.mesh.solids[0].etype.name == "tet10"
     assert model.mesh.n_solid_elements > foot(15.0).mesh.n_solid_elements
     print(f"\n{level}: {model.mesh.summary()}, built in {model.params['build_seconds']:.1f} s")
+
+
+class _Moved:
+    """A stand-in result: only ``displacement`` (what :func:`bone_kinematics` reads)."""
+
+    def __init__(self, u):
+        self.displacement = u
+
+
+def _rotate(points, nodes, axis, deg, about):
+    """Displacement that turns ``nodes`` by ``deg`` about ``axis`` through ``about`` (others stay)."""
+    from scipy.spatial.transform import Rotation
+
+    u = np.zeros_like(points)
+    R = Rotation.from_rotvec(np.radians(deg) * np.asarray(axis, dtype=float))
+    u[nodes] = R.apply(points[nodes] - about) + about - points[nodes]
+    return u
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_bone_kinematics_of_known_motions(side):
+    """:func:`bone_kinematics` on displacement fields of known rigid motions (exact to 1e-9): a rigid motion of
+    the whole foot leaves every relative angle and the arch drop at 0 and gives the navicular drop along the ground
+    normal; turning the calcaneus alone by 5 deg about the long axis everts it by 5 deg relative to the talus in
+    the anatomical sign of either side (the lateral border up), and turning the metatarsals by 4 deg inverts the
+    forefoot by 4 deg; the calcaneus turned about the medial-lateral axis with its anterior end up raises the
+    pitch."""
+    from fesolver.models.foot import bone_kinematics
+
+    model = foot(15.0, "truss", side)
+    m, X = model.mesh, model.mesh.points
+    sgn = 1.0 if side == "right" else -1.0
+    lateral_up = (-sgn, 0.0, 0.0)  # about +x, +y goes up: +y is medial on the right foot, lateral on the left
+    allnodes = np.arange(X.shape[0])
+    # a rigid motion of the whole foot: 3 deg about an oblique axis and a shift
+    u = _rotate(X, allnodes, np.array([0.3, -0.5, 0.8]) / np.linalg.norm([0.3, -0.5, 0.8]), 3.0, X.mean(axis=0))
+    u += [1.0, -2.0, -4.0]
+    k = bone_kinematics(model, _Moved(u), ground_normal=(0.0, 0.0, 1.0))
+    for name in ("rearfoot_eversion_deg", "forefoot_inversion_deg", "medial_arch_drop_mm"):
+        assert abs(k[name]) < 1e-9, (name, k[name])
+    for b in BONES:
+        np.testing.assert_allclose(k["bones"][b]["rotation_deg"], k["bones"]["talus"]["rotation_deg"], atol=1e-9)
+    nav = m.node_sets["midfoot"]
+    ym = sgn * X[nav, 1]
+    nav = nav[ym >= ym.max() - 3.0]
+    assert k["navicular_drop_mm"] == pytest.approx(-u[nav, 2].mean(), abs=1e-9)
+    # the calcaneus everted by 5 deg, then the metatarsals inverted by 4 deg
+    calc = m.node_sets["calcaneus"]
+    u = _rotate(X, calc, lateral_up, 5.0, X[calc].mean(axis=0))
+    k = bone_kinematics(model, _Moved(u))
+    assert k["rearfoot_eversion_deg"] == pytest.approx(5.0, abs=1e-9)
+    assert k["forefoot_inversion_deg"] == pytest.approx(5.0, abs=1e-9)  # the forefoot stayed: inverted against it
+    meta = np.concatenate([m.node_sets[f"metatarsal{i}"] for i in range(1, 6)])
+    u = _rotate(X, meta, [-v for v in lateral_up], 4.0, X[meta].mean(axis=0))
+    k = bone_kinematics(model, _Moved(u))
+    assert k["forefoot_inversion_deg"] == pytest.approx(4.0, abs=1e-9)
+    assert k["rearfoot_eversion_deg"] == pytest.approx(0.0, abs=1e-9)
+    # pitch: the calcaneus's anterior end up (about -y: x goes to +z)
+    u = _rotate(X, calc, (0.0, -1.0, 0.0), 2.0, X[calc].mean(axis=0))
+    assert bone_kinematics(model, _Moved(u))["calcaneal_pitch_change_deg"] == pytest.approx(2.0, abs=1e-9)

@@ -45,6 +45,10 @@ FUKUBAYASHI_LOAD_N, FUKUBAYASHI_PEAK_MPA, FUKUBAYASHI_AREA_MM2 = 1000.0, 6.0, 52
 #: the same study with the menisci intact: 1150 mm^2, peak 3 MPa
 FUKUBAYASHI_MENISCI_PEAK_MPA, FUKUBAYASHI_MENISCI_AREA_MM2 = 3.0, 1150.0
 KNEE_LOAD_N = 1150.0
+#: static navicular drop (Brody's test: sitting to relaxed bipedal standing) of healthy adults: study means from
+#: 3.6 to 8.1 mm; 10-15 mm proposed as the upper limit of normal (Nielsen et al. 2009, J Foot Ankle Res 2:12,
+#: background, citing five studies; read through the project's search)
+NAVICULAR_DROP_MEANS_MM = (3.6, 8.1)
 #: medial share of the tibiofemoral load, "~60-80 %" (Erhart et al., J Orthop Res, PMC2965044, introduction)
 MEDIAL_SHARE = (0.60, 0.80)
 
@@ -120,6 +124,17 @@ def test_standing_fascia_tension_below_late_stance_peak(achilles_series):
     tension in % BW was found (docs/validation.md)."""
     t = tension_bw(achilles_series[1.0])
     assert 0.0 < t < ERDEMIR_PEAK_BW[0], t
+
+
+def test_standing_navicular_drop(achilles_series):
+    """The navicular tuberosity (the midfoot's most medial nodes) falls by as much in bipedal standing (unloaded
+    to the chain's standing loads) as healthy adults' navicular drop, 3.6-8.1 mm between studies (Nielsen et
+    al. 2009). Most of it is the foot settling into its pads: the arch's own flattening (towards the line from
+    the calcaneal tubercle to the first metatarsal head) is smaller, but not nil."""
+    p = achilles_series[1.0]["posture"]
+    lo, hi = NAVICULAR_DROP_MEANS_MM
+    assert lo <= p["navicular_drop_mm"] <= hi, p["navicular_drop_mm"]
+    assert 0.0 < p["medial_arch_drop_mm"] < p["navicular_drop_mm"], p
 
 
 def test_achilles_load_raises_fascia_tension(achilles_series):

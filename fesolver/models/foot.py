@@ -436,6 +436,102 @@ def fascia_tension(model: AnatomicalModel, result) -> dict:
     return out
 
 
+#: how far from the midfoot's most medial node the nodes averaged as the navicular tuberosity lie [mm]
+NAVICULAR_BAND_MM = 3.0
+
+
+def _rigid_fit(X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(R, t)``: the rotation and translation that map the points ``X`` closest to ``Y`` (least squares;
+    Kabsch's SVD), ``t`` the centroid's displacement."""
+    cx, cy = X.mean(axis=0), Y.mean(axis=0)
+    U, _, Vt = np.linalg.svd((X - cx).T @ (Y - cy))
+    d = np.sign(np.linalg.det(Vt.T @ U.T))
+    return Vt.T @ np.diag([1.0, 1.0, d]) @ U.T, cy - cx
+
+
+def bone_kinematics(model: AnatomicalModel, result, ground_normal=(0.0, 0.0, 1.0)) -> dict:
+    """Posture of a solved foot: the motion of each bone region from the unloaded foot, fitted as a rigid body
+    (least squares over the region's nodes), and the clinical measures of pronation derived from it.
+
+    Model frame: ``x`` anterior, ``y`` medial for the right foot (lateral for the mirrored left), ``z`` up.
+    Returns ``{"bones": {region: {"rotation_deg": [rx, ry, rz], "translation_mm": [3]}}`` (rotation vector about
+    the model axes, right-handed; translation of the region's centroid) and, in anatomical signs for either side:
+
+    * ``rearfoot_eversion_deg``: the calcaneus relative to the talus (the leg's seat) about the long axis,
+      + = eversion (the subtalar joint's share of a pronation);
+    * ``forefoot_inversion_deg``: metatarsals 1-5 together relative to the calcaneus about the long axis,
+      + = inversion (the forefoot twisting against the rearfoot, as it does to stay flat on the ground when
+      the rearfoot everts);
+    * ``calcaneal_pitch_change_deg``: + = the calcaneus's anterior end raised;
+    * ``navicular_drop_mm``: the fall of the navicular tuberosity (the mean of the midfoot nodes within
+      :data:`NAVICULAR_BAND_MM` of its most medial node) along ``ground_normal``: the navicular drop test,
+      unloaded to loaded;
+    * ``medial_arch_drop_mm``: the fall of the same point towards the line from the calcaneal tubercle to the
+      first metatarsal head (the nodes nearest those landmarks): the arch's own flattening, free of the heel
+      and forefoot pads' compression that lowers the whole foot.
+
+    Bones missing from ``model`` (a user's mesh) are left out, and the measures that need them are ``None``.
+    """
+    from scipy.spatial.transform import Rotation
+
+    m = model.mesh
+    u = result.displacement
+    X = m.points
+    side = model.params.get("side") or next((v["side"] for v in model.params.values()
+                                              if isinstance(v, dict) and "side" in v), "right")  # merged models
+    sgn = -1.0 if side == "left" else 1.0
+    n = np.asarray(ground_normal, dtype=float)
+    n = n / np.linalg.norm(n)
+    fits = {}
+    for b in BONES:
+        if b in m.node_sets and m.node_sets[b].size >= 3:
+            idx = m.node_sets[b]
+            fits[b] = _rigid_fit(X[idx], X[idx] + u[idx])
+    out: dict = {"frame": "x anterior, y medial (right foot; lateral for the left), z up; degrees, mm",
+                 "bones": {}}
+    for b, (R, t) in fits.items():
+        out["bones"][b] = {"rotation_deg": [float(v) for v in Rotation.from_matrix(R).as_rotvec(degrees=True)],
+                           "translation_mm": [float(v) for v in t]}
+
+    def relative(b, a):  # rotation vector [deg] of bone b relative to bone a, in the model frame
+        return Rotation.from_matrix(fits[b][0] @ fits[a][0].T).as_rotvec(degrees=True)
+
+    meta = [f"metatarsal{k}" for k in range(1, 6)]
+    out["rearfoot_eversion_deg"] = (float(-sgn * relative("calcaneus", "talus")[0])
+                                    if {"calcaneus", "talus"} <= fits.keys() else None)
+    if "calcaneus" in fits and all(k in m.node_sets for k in meta):
+        idx = np.concatenate([m.node_sets[k] for k in meta])
+        R, _ = _rigid_fit(X[idx], X[idx] + u[idx])
+        out["forefoot_inversion_deg"] = float(sgn * Rotation.from_matrix(R @ fits["calcaneus"][0].T)
+                                              .as_rotvec(degrees=True)[0])
+    else:
+        out["forefoot_inversion_deg"] = None
+    out["calcaneal_pitch_change_deg"] = (float(-out["bones"]["calcaneus"]["rotation_deg"][1])
+                                         if "calcaneus" in fits else None)
+    out["navicular_drop_mm"] = out["medial_arch_drop_mm"] = None
+    if "midfoot" in m.node_sets:
+        mid = m.node_sets["midfoot"]
+        ym = sgn * X[mid, 1]
+        nav = mid[ym >= ym.max() - NAVICULAR_BAND_MM]
+        out["navicular_drop_mm"] = float(-(u[nav] @ n).mean())
+        lm = model.landmarks
+        if {"calcaneal_tubercle", "metatarsal_head1"} <= lm.keys() and {"calcaneus", "metatarsal1"} <= fits.keys():
+            def nearest(region, point):
+                idx = m.node_sets[region]
+                return idx[np.argmin(np.linalg.norm(X[idx] - point, axis=1))]
+
+            a, b = nearest("calcaneus", lm["calcaneal_tubercle"]), nearest("metatarsal1", lm["metatarsal_head1"])
+
+            def sag(P):
+                c = P[nav].mean(axis=0)
+                d = (P[b] - P[a]) / np.linalg.norm(P[b] - P[a])
+                r = c - P[a]
+                return float(np.linalg.norm(r - (r @ d) * d))
+
+            out["medial_arch_drop_mm"] = sag(X) - sag(X + u)
+    return out
+
+
 def _mesh_with_gmsh(L, lay, gap, t_f, size, near, order, fascia):
     """Build the OCC geometry, mesh it, return nodes, tets per entity class and truss lines."""
     import gmsh
