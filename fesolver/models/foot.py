@@ -470,16 +470,18 @@ def bone_kinematics(model: AnatomicalModel, result, ground_normal=(0.0, 0.0, 1.0
       first metatarsal head (the nodes nearest those landmarks): the arch's own flattening, free of the heel
       and forefoot pads' compression that lowers the whole foot.
 
-    Bones missing from ``model`` (a user's mesh) are left out, and the measures that need them are ``None``.
+    Bones missing from ``model`` (a user's mesh) are left out, and the measures that need them are ``None``; the
+    medial side is the first metatarsal head's (``+y`` without those landmarks).
     """
     from scipy.spatial.transform import Rotation
 
     m = model.mesh
     u = result.displacement
     X = m.points
-    side = model.params.get("side") or next((v["side"] for v in model.params.values()
-                                              if isinstance(v, dict) and "side" in v), "right")  # merged models
-    sgn = -1.0 if side == "left" else 1.0
+    lm = model.landmarks
+    # +1 where +y is medial (the right foot): the first metatarsal head lies on the medial side
+    sgn = (1.0 if lm["metatarsal_head1"][1] >= lm["metatarsal_head5"][1] else -1.0) if (
+        {"metatarsal_head1", "metatarsal_head5"} <= lm.keys()) else 1.0
     n = np.asarray(ground_normal, dtype=float)
     n = n / np.linalg.norm(n)
     fits = {}
@@ -514,7 +516,6 @@ def bone_kinematics(model: AnatomicalModel, result, ground_normal=(0.0, 0.0, 1.0
         ym = sgn * X[mid, 1]
         nav = mid[ym >= ym.max() - NAVICULAR_BAND_MM]
         out["navicular_drop_mm"] = float(-(u[nav] @ n).mean())
-        lm = model.landmarks
         if {"calcaneal_tubercle", "metatarsal_head1"} <= lm.keys() and {"calcaneus", "metatarsal1"} <= fits.keys():
             def nearest(region, point):
                 idx = m.node_sets[region]
