@@ -1,8 +1,9 @@
 """Mesh convergence of the anatomical models (issue 5): the headline metrics of the foot and the knee under
 their standard loads at the coarse, medium and fine mesh levels, and their change from medium to fine.
 
-    python benchmarks/convergence_models.py                                  # both models, three levels
+    python benchmarks/convergence_models.py                                  # all models, three levels
     python benchmarks/convergence_models.py --models knee --levels coarse medium
+    python benchmarks/convergence_models.py --models knee_menisci --reuse    # add a model, keep the others
     python benchmarks/convergence_models.py --foot-size-factor fine=1.3      # a coarser "fine" foot
 
 Standard loads (the same as ``docs/validation.md`` and ``tests/test_validation.py``):
@@ -13,6 +14,10 @@ Standard loads (the same as ``docs/validation.md`` and ``tests/test_validation.p
 * **knee**: 1150 N axial on the femur at the knee centre, full extension, no menisci; the femur free to move
   along the tibial axis only (its varus-valgus rotation held, as a specimen potted in a testing machine), so
   the medial/lateral load share is an output of the contact.
+* **knee_menisci**: the same load on the knee with its menisci (docs/validation.md section 4), in load steps of
+  a quarter to a half, solved to a relative residual of 1e-5 and an energy ratio of 1e-8 at every level (the
+  defaults stall at a residual floor of about 2e-6 on the medium mesh). The plateau peak is the larger of the
+  cartilage-on-cartilage and the meniscus-on-tibia peaks (force per tributary area).
 
 Each case (model, level) runs in its own child process (its own peak memory; a crash or ``--timeout`` loses
 only that case) and the results are written to ``benchmarks/results/convergence_models.json`` after every
@@ -71,6 +76,16 @@ KNEE_COLUMNS = (
     ("total_area_mm2", "total area [mm^2]", "{:.0f}"),
     ("medial_share", "medial share", "{:.3f}"),
 )
+KNEE_MENISCI_COLUMNS = (
+    ("medial_plateau_peak_MPa", "medial plateau peak p [MPa]", "{:.2f}"),
+    ("lateral_plateau_peak_MPa", "lateral plateau peak p [MPa]", "{:.2f}"),
+    ("medial_cartilage_peak_MPa", "medial cartilage-on-cartilage peak p [MPa]", "{:.2f}"),
+    ("lateral_cartilage_peak_MPa", "lateral cartilage-on-cartilage peak p [MPa]", "{:.2f}"),
+    ("menisci_force_N", "force through the menisci [N]", "{:.0f}"),
+    ("tibial_area_mm2", "tibial contact area [mm^2]", "{:.0f}"),
+    ("medial_share", "medial share", "{:.3f}"),
+)
+COLUMNS = {"foot": FOOT_COLUMNS, "knee": KNEE_COLUMNS, "knee_menisci": KNEE_MENISCI_COLUMNS}
 #: the issue's criterion: change from medium to fine below this [%]
 CRITERION_PCT = 5.0
 
@@ -211,6 +226,41 @@ def knee_case(level: str, linear: str = "auto", checkpoint=None) -> dict:
                         "contact_force_N": fz["medial"] + fz["lateral"]}}
 
 
+def knee_menisci_case(level: str, linear: str = "auto", checkpoint=None) -> dict:
+    """The knee with its menisci at ``level``, 1150 N axial in full extension (femur free in z only)."""
+    from fesolver.models.knee import build_knee, knee_with_femur_load
+    from fesolver.simulate import _peak_pressure
+    from fesolver.solvers import LinearSolverOptions
+    from fesolver.solvers.newton import NewtonOptions
+
+    t0 = time.perf_counter()
+    knee = build_knee(menisci=True, mesh=level)
+    build_s = time.perf_counter() - t0
+    loaded = knee_with_femur_load(knee, force=(0.0, 0.0, -KNEE_FORCE_N))
+    prob = loaded.problem(newton=NewtonOptions(initial_step=0.25, max_step=0.5, rtol_residual=1e-5,
+                                               rtol_energy=1e-8),
+                          solver=LinearSolverOptions(method=linear))
+    res, solve_s, resumed = _solve(prob, checkpoint)
+    c = {n: r["summary"] for n, r in res.contact.items()}
+    m: dict = {}
+    for s in ("medial", "lateral"):
+        cart, men = c[f"tibiofemoral_{s}"], c[f"meniscus_tibia_{s}"]
+        m[f"{s}_cartilage_peak_MPa"] = _peak_pressure(cart)
+        m[f"{s}_meniscus_peak_MPa"] = _peak_pressure(men)
+        m[f"{s}_plateau_peak_MPa"] = max(_peak_pressure(cart), _peak_pressure(men))
+        m[f"{s}_tibial_area_mm2"] = cart["contact_area_mm2"] + men["contact_area_mm2"]
+        m[f"{s}_force_N"] = -c[f"tibiofemoral_{s}"]["force_N"][2] - c[f"femur_meniscus_{s}"]["force_N"][2]
+        m[f"{s}_meniscus_force_N"] = -c[f"femur_meniscus_{s}"]["force_N"][2]
+    m["menisci_force_N"] = m["medial_meniscus_force_N"] + m["lateral_meniscus_force_N"]
+    m["tibial_area_mm2"] = m["medial_tibial_area_mm2"] + m["lateral_tibial_area_mm2"]
+    m["medial_share"] = m["medial_force_N"] / (m["medial_force_N"] + m["lateral_force_N"])
+    return {"model": "knee_menisci", "level": level, "dofs": 3 * loaded.mesh.n_nodes, "nodes": loaded.mesh.n_nodes,
+            "elements": loaded.mesh.n_solid_elements, "element": "hex8", "build_s": build_s,
+            **_timing(res, solve_s, resumed), "steps": len(res.steps),
+            "iterations": int(sum(r.iterations for r in res.steps)),
+            "load_factor": float(res.load_factor), "load": {"axial_force_N": KNEE_FORCE_N}, "metrics": m}
+
+
 def worker(argv) -> None:
     """``--_worker MODEL LEVEL SIZE_FACTOR LINEAR [CHECKPOINT]``: run one case, print its JSON as the last line.
     With CHECKPOINT (a restart file) the solve continues from it when it exists; it is deleted once the case
@@ -220,6 +270,7 @@ def worker(argv) -> None:
     from _common import peak_rss_mib
 
     out = (foot_case(level, size_factor, linear, checkpoint) if model == "foot"
+           else knee_menisci_case(level, linear, checkpoint) if model == "knee_menisci"
            else knee_case(level, linear, checkpoint))
     out["peak_rss_mib"] = peak_rss_mib()
     print(json.dumps(out))
@@ -240,7 +291,7 @@ def change_pct(a: float | None, b: float | None) -> float | None:
 
 
 def table(model: str, cases: list[dict]) -> None:
-    cols = FOOT_COLUMNS if model == "foot" else KNEE_COLUMNS
+    cols = COLUMNS[model]
     rows = []
     for c in cases:
         if "error" in c:
@@ -278,7 +329,7 @@ def main(argv=None) -> int:
         worker(argv[1:])
         return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--models", nargs="+", default=["foot", "knee"], choices=["foot", "knee"])
+    ap.add_argument("--models", nargs="+", default=list(COLUMNS), choices=list(COLUMNS))
     ap.add_argument("--levels", nargs="+", default=list(LEVELS), choices=LEVELS)
     ap.add_argument("--foot-size-factor", nargs="*", default=[], metavar="LEVEL=F",
                     help="element-size factor of a foot level (build_foot's size_factor), e.g. fine=1.3")
@@ -302,7 +353,7 @@ def main(argv=None) -> int:
                 if "error" not in c:
                     done[(model, c["level"], float(c.get("size_factor", 1.0)))] = c
     doc = {"description": "mesh convergence of the foot (standing, 70 kg, chain loads) and the knee (1150 N axial, "
-                          "full extension, no menisci); see benchmarks/convergence_models.py",
+                          "full extension, without and with menisci); see benchmarks/convergence_models.py",
            "machine": machine_info(), "load_at_start": machine_load(), "linear": args.linear,
            "criterion_pct": CRITERION_PCT, "cases": {m: [] for m in args.models}, "changes": {}}
     if args.reuse and out_path.is_file():  # keep the other models' study as it is
