@@ -227,9 +227,11 @@ def knee_case(level: str, linear: str = "auto", checkpoint=None) -> dict:
 
 
 def knee_menisci_case(level: str, linear: str = "auto", checkpoint=None) -> dict:
-    """The knee with its menisci at ``level``, 1150 N axial in full extension (femur free in z only)."""
+    """The knee with its menisci at ``level``, 1150 N axial in full extension (femur free in z only). The plateau
+    figures are the scenario summaries' (:func:`fesolver.simulate.knee_metrics`: cartilage-on-cartilage and
+    meniscus-on-tibia contacts together)."""
     from fesolver.models.knee import build_knee, knee_with_femur_load
-    from fesolver.simulate import _peak_pressure
+    from fesolver.simulate import _peak_pressure, knee_metrics
     from fesolver.solvers import LinearSolverOptions
     from fesolver.solvers.newton import NewtonOptions
 
@@ -241,19 +243,17 @@ def knee_menisci_case(level: str, linear: str = "auto", checkpoint=None) -> dict
                                                rtol_energy=1e-8),
                           solver=LinearSolverOptions(method=linear))
     res, solve_s, resumed = _solve(prob, checkpoint)
-    c = {n: r["summary"] for n, r in res.contact.items()}
-    m: dict = {}
+    km = knee_metrics(loaded, res)
+    m: dict = {"medial_share": km["medial_share"]}
     for s in ("medial", "lateral"):
-        cart, men = c[f"tibiofemoral_{s}"], c[f"meniscus_tibia_{s}"]
+        m[f"{s}_plateau_peak_MPa"] = km[s]["peak_pressure_MPa"]
+        m[f"{s}_tibial_area_mm2"] = km[s]["contact_area_mm2"]
+        cart = res.contact[f"tibiofemoral_{s}"]["summary"]
         m[f"{s}_cartilage_peak_MPa"] = _peak_pressure(cart)
-        m[f"{s}_meniscus_peak_MPa"] = _peak_pressure(men)
-        m[f"{s}_plateau_peak_MPa"] = max(_peak_pressure(cart), _peak_pressure(men))
-        m[f"{s}_tibial_area_mm2"] = cart["contact_area_mm2"] + men["contact_area_mm2"]
-        m[f"{s}_force_N"] = -c[f"tibiofemoral_{s}"]["force_N"][2] - c[f"femur_meniscus_{s}"]["force_N"][2]
-        m[f"{s}_meniscus_force_N"] = -c[f"femur_meniscus_{s}"]["force_N"][2]
+        m[f"{s}_cartilage_area_mm2"] = cart["contact_area_mm2"]
+        m[f"{s}_meniscus_force_N"] = -res.contact[f"femur_meniscus_{s}"]["summary"]["force_N"][2]
     m["menisci_force_N"] = m["medial_meniscus_force_N"] + m["lateral_meniscus_force_N"]
     m["tibial_area_mm2"] = m["medial_tibial_area_mm2"] + m["lateral_tibial_area_mm2"]
-    m["medial_share"] = m["medial_force_N"] / (m["medial_force_N"] + m["lateral_force_N"])
     return {"model": "knee_menisci", "level": level, "dofs": 3 * loaded.mesh.n_nodes, "nodes": loaded.mesh.n_nodes,
             "elements": loaded.mesh.n_solid_elements, "element": "hex8", "build_s": build_s,
             **_timing(res, solve_s, resumed), "steps": len(res.steps),
