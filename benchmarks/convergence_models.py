@@ -210,12 +210,8 @@ def knee_case(level: str, linear: str = "auto", checkpoint=None) -> dict:
     res, solve_s, resumed = _solve(prob, checkpoint)
     c = {n: res.contact[f"tibiofemoral_{n}"]["summary"] for n in ("medial", "lateral")}
     fz = {n: -c[n]["force_N"][2] for n in c}
-    return {"model": "knee", "level": level, "dofs": 3 * loaded.mesh.n_nodes, "nodes": loaded.mesh.n_nodes,
-            "elements": loaded.mesh.n_solid_elements, "element": "hex8", "build_s": build_s,
-            **_timing(res, solve_s, resumed), "steps": len(res.steps),
-            "iterations": int(sum(r.iterations for r in res.steps)),
-            "load_factor": float(res.load_factor), "load": {"axial_force_N": KNEE_FORCE_N},
-            "metrics": {"medial_peak_force_area_MPa": c["medial"]["peak_force_pressure_MPa"],
+    return _knee_record("knee", level, loaded, build_s, res, solve_s, resumed, {
+                        "medial_peak_force_area_MPa": c["medial"]["peak_force_pressure_MPa"],
                         "lateral_peak_force_area_MPa": c["lateral"]["peak_force_pressure_MPa"],
                         "medial_peak_MPa": c["medial"]["peak_pressure_MPa"],
                         "lateral_peak_MPa": c["lateral"]["peak_pressure_MPa"],
@@ -223,7 +219,16 @@ def knee_case(level: str, linear: str = "auto", checkpoint=None) -> dict:
                         "lateral_area_mm2": c["lateral"]["contact_area_mm2"],
                         "total_area_mm2": c["medial"]["contact_area_mm2"] + c["lateral"]["contact_area_mm2"],
                         "medial_share": fz["medial"] / (fz["medial"] + fz["lateral"]),
-                        "contact_force_N": fz["medial"] + fz["lateral"]}}
+                        "contact_force_N": fz["medial"] + fz["lateral"]})
+
+
+def _knee_record(name, level, loaded, build_s, res, solve_s, resumed, metrics) -> dict:
+    """The case record of a knee run (the knee is hex8 at every level and loaded by KNEE_FORCE_N)."""
+    return {"model": name, "level": level, "dofs": 3 * loaded.mesh.n_nodes, "nodes": loaded.mesh.n_nodes,
+            "elements": loaded.mesh.n_solid_elements, "element": "hex8", "build_s": build_s,
+            **_timing(res, solve_s, resumed), "steps": len(res.steps),
+            "iterations": int(sum(r.iterations for r in res.steps)),
+            "load_factor": float(res.load_factor), "load": {"axial_force_N": KNEE_FORCE_N}, "metrics": metrics}
 
 
 def knee_menisci_case(level: str, linear: str = "auto", checkpoint=None) -> dict:
@@ -231,7 +236,7 @@ def knee_menisci_case(level: str, linear: str = "auto", checkpoint=None) -> dict
     figures are the scenario summaries' (:func:`fesolver.simulate.knee_metrics`: cartilage-on-cartilage and
     meniscus-on-tibia contacts together)."""
     from fesolver.models.knee import build_knee, knee_with_femur_load
-    from fesolver.simulate import _peak_pressure, knee_metrics
+    from fesolver.simulate import knee_metrics, peak_contact_pressure
     from fesolver.solvers import LinearSolverOptions
     from fesolver.solvers.newton import NewtonOptions
 
@@ -249,16 +254,12 @@ def knee_menisci_case(level: str, linear: str = "auto", checkpoint=None) -> dict
         m[f"{s}_plateau_peak_MPa"] = km[s]["peak_pressure_MPa"]
         m[f"{s}_tibial_area_mm2"] = km[s]["contact_area_mm2"]
         cart = res.contact[f"tibiofemoral_{s}"]["summary"]
-        m[f"{s}_cartilage_peak_MPa"] = _peak_pressure(cart)
+        m[f"{s}_cartilage_peak_MPa"] = peak_contact_pressure(cart)
         m[f"{s}_cartilage_area_mm2"] = cart["contact_area_mm2"]
         m[f"{s}_meniscus_force_N"] = -res.contact[f"femur_meniscus_{s}"]["summary"]["force_N"][2]
     m["menisci_force_N"] = m["medial_meniscus_force_N"] + m["lateral_meniscus_force_N"]
     m["tibial_area_mm2"] = m["medial_tibial_area_mm2"] + m["lateral_tibial_area_mm2"]
-    return {"model": "knee_menisci", "level": level, "dofs": 3 * loaded.mesh.n_nodes, "nodes": loaded.mesh.n_nodes,
-            "elements": loaded.mesh.n_solid_elements, "element": "hex8", "build_s": build_s,
-            **_timing(res, solve_s, resumed), "steps": len(res.steps),
-            "iterations": int(sum(r.iterations for r in res.steps)),
-            "load_factor": float(res.load_factor), "load": {"axial_force_N": KNEE_FORCE_N}, "metrics": m}
+    return _knee_record("knee_menisci", level, loaded, build_s, res, solve_s, resumed, m)
 
 
 def worker(argv) -> None:

@@ -54,7 +54,8 @@ from .results import UNITS, atomic_write
 from .solvers.newton import ConvergenceError, NewtonOptions
 
 __all__ = ["run_scenario", "build_foot_models", "build_knee_model", "foot_problem", "knee_problem", "foot_metrics",
-           "knee_metrics", "patellofemoral_problem", "patellofemoral_metrics", "headline", "report", "ground_normal"]
+           "knee_metrics", "peak_contact_pressure", "patellofemoral_problem", "patellofemoral_metrics", "headline",
+           "report", "ground_normal"]
 
 log = logging.getLogger(__name__)
 
@@ -420,8 +421,9 @@ def sensor_pressure(points: np.ndarray, u: np.ndarray, facets, pressure: np.ndar
     bins (bilinearly, cloud-in-cell: a sensor's edge is blurred by a quarter of its width; a uniform pressure reads
     within 0.2 %). The squares slide in those steps, so the peak does not depend on where a plate's grid happens
     to lie under the foot. It tends to the square-averaged pressure of the continuum as the mesh is refined, where
-    a nodal peak tends to the pointwise maximum (standing heel, coarse -> medium: +14 % against the nodal +60 %;
-    docs/validation.md section 3). Skin outside ``facets`` (the sides of the foot in a heel cup) is not read.
+    a nodal peak tends to the pointwise maximum (standing heel, coarse -> medium: +17.5 % against the nodal +78 %,
+    neither converged; docs/validation.md "Mesh convergence"). Skin outside ``facets`` (the sides of the foot in a
+    heel cup) is not read.
 
     ``regions``: name -> boolean mask over the nodes; a sample belongs to a region when the nearest corner of its
     facet (by barycentric weight) does, and the region's peak counts only its own samples. Returns
@@ -529,8 +531,9 @@ def foot_metrics(model, res, ground_normal=(0.0, 0.0, 1.0)) -> dict:
     pnode = np.zeros(model.mesh.n_nodes)
     pnode[c["nodes"]] = p
     rx = (model.mesh.points[:, 0] - xs.min()) / L
+    # the plate lies on the ground (the contact force's direction is undefined when a run stopped before touching)
     sens = sensor_pressure(model.mesh.points, res.displacement, model.mesh.facet_sets["plantar_skin"], pnode,
-                           sm["force_N"], regions={"heel": rx < HEEL_FRACTION, "forefoot": rx >= MIDFOOT_FRACTION})
+                           ground_normal, regions={"heel": rx < HEEL_FRACTION, "forefoot": rx >= MIDFOOT_FRACTION})
     out["plantar"].update({"sensor_mm": SENSOR_MM, "peak_sensor_pressure_kPa": sens["peak"],
                            "peak_heel_sensor_pressure_kPa": sens["heel"],
                            "peak_forefoot_sensor_pressure_kPa": sens["forefoot"]})
@@ -540,7 +543,7 @@ def foot_metrics(model, res, ground_normal=(0.0, 0.0, 1.0)) -> dict:
     return out
 
 
-def _peak_pressure(summary: dict) -> float:
+def peak_contact_pressure(summary: dict) -> float:
     """Peak contact pressure [MPa] of a contact summary: the largest normal contact force over a node's tributary
     area (``peak_force_pressure_MPa``; the nodal pressure where the contact has no such figure). The mortar
     multipliers (``peak_pressure_MPa`` of the contact) overshoot at a contact edge on coarse meshes: Hertz on a
@@ -552,7 +555,7 @@ def _peak_pressure(summary: dict) -> float:
 
 def knee_metrics(model, res) -> dict:
     """Headline knee numbers per tibial plateau (cartilage-cartilage plus meniscus-cartilage contact): peak
-    contact pressure [MPa] (force per tributary area, :func:`_peak_pressure`; ``peak_multiplier_MPa`` the mortar
+    contact pressure [MPa] (force per tributary area, :func:`peak_contact_pressure`; ``peak_multiplier_MPa`` the mortar
     multipliers' peak), contact area [mm^2], axial force [N]; the medial share of the tibial contact force."""
     out: dict = {}
     force = {}
@@ -562,7 +565,7 @@ def knee_metrics(model, res) -> dict:
             continue
         cs = [res.contact[n]["summary"] for n in names]
         force[side] = sum(abs(c["force_N"][2]) for c in cs)
-        out[side] = {"peak_pressure_MPa": max(_peak_pressure(c) for c in cs),
+        out[side] = {"peak_pressure_MPa": max(peak_contact_pressure(c) for c in cs),
                      "peak_multiplier_MPa": max(c["peak_pressure_MPa"] for c in cs),
                      "contact_area_mm2": sum(c["contact_area_mm2"] for c in cs), "force_N": force[side],
                      "contacts": names}
@@ -628,7 +631,7 @@ def patellofemoral_problem(scenario, kl):
 
 def patellofemoral_metrics(model, res) -> dict:
     """Headline patellofemoral numbers per trochlear facet (``lateral``, ``medial``): peak contact pressure [MPa]
-    (force per tributary area, :func:`_peak_pressure`; ``peak_multiplier_MPa`` the multipliers'), contact area
+    (force per tributary area, :func:`peak_contact_pressure`; ``peak_multiplier_MPa`` the multipliers'), contact area
     [mm^2], normal contact force [N] (and its vector, on the trochlea, patellofemoral frame); the lateral share
     of the facets' normal forces; the joint reaction applied to the patella [N] (``joint_reaction_N``, its size;
     ``reaction_vector_N``) and the contact force the facets carry (``contact_force_N``, their sum)."""
@@ -643,7 +646,8 @@ def patellofemoral_metrics(model, res) -> dict:
         f = np.asarray(sm["force_N"], dtype=float)
         total += f
         force[side] = float(np.linalg.norm(f))
-        out[side] = {"peak_pressure_MPa": _peak_pressure(sm), "peak_multiplier_MPa": float(sm["peak_pressure_MPa"]),
+        out[side] = {"peak_pressure_MPa": peak_contact_pressure(sm),
+                     "peak_multiplier_MPa": float(sm["peak_pressure_MPa"]),
                      "contact_area_mm2": float(sm["contact_area_mm2"]), "force_N": force[side],
                      "force_vector_N": f.tolist()}
     if sum(force.values()) > 0.0:

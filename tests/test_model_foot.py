@@ -263,14 +263,71 @@ def test_standing_solid_fascia():
     assert sum(forces) > 0.0
 
 
+def in_heel_pad(model, p, margin=0.0):
+    """Points ``p`` (n, 3) inside the heel pad as its docstring defines it, shrunk by ``margin`` mm (negative:
+    grown). Derived here from the calcaneus ellipsoid by ray casting, not from the builder's OCC shapes."""
+    from fesolver.models.foot import _layout
+
+    pr = model.params
+    calc = _layout(pr["length_mm"], pr["arch_height_mm"], pr["heel_pad_thickness_mm"])["bones"]["calcaneus"][0]
+    hp = pr["heel_pad"]
+    if pr["side"] == "left":
+        p = p * [1.0, -1.0, 1.0]
+
+    def hits(q, grow):  # the vertical line through q meets the ellipsoid grown by ``grow`` mm
+        e = calc.grown(grow)
+        q0 = (q - e.centre) @ e.R / e.semi
+        dz = np.array([0.0, 0.0, 1.0]) @ e.R / e.semi
+        b = 2.0 * q0 @ dz
+        c = np.einsum("ij,ij->i", q0, q0) - 1.0
+        return b * b - 4.0 * (dz @ dz) * c >= 0.0
+
+    plan = calc.centre + (p - calc.centre) / hp["shadow_scale"]  # the scaled shadow, mapped to the shadow
+    plan[:, 2] = p[:, 2]
+    under = hits(plan, -margin / hp["shadow_scale"]) & (p[:, 2] <= calc.centre[2] - margin)
+    low = p[:, 2] <= hp["slab_height_mm"] - margin
+    outside_bone = ~calc.inside(p, grow=margin)
+    return (p[:, 0] <= hp["front_x_mm"] - margin) & (under | low) & outside_bone
+
+
+def check_heel_pad_conforms(model):
+    """The heel pad's elements fill its geometric volume and nothing else: every corner node of a heel-pad
+    element lies in the closed volume (to 1e-3 mm), no soft-tissue or joint element's centroid lies more than
+    a sagitta inside it."""
+    m = model.mesh
+    cells = m.solids[0].cells[:, :4]
+    pad = np.unique(cells[m.cell_sets["heel_pad"][0]])
+    assert np.all(in_heel_pad(model, m.points[pad], margin=-1e-3))
+    for name in ("soft_tissue", "joints"):
+        centroid = m.points[cells[m.cell_sets[name][0]]].mean(axis=1)
+        assert not np.any(in_heel_pad(model, centroid, margin=0.1 * model.params["size_mm"]))
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_heel_pad_is_a_volume_of_the_geometry(side):
+    """The heel pad is meshed as its own volume (its boundary does not move with the mesh)."""
+    model = foot(15.0, side=side)
+    check_heel_pad_conforms(model)
+    front = model.params["heel_pad"]["front_x_mm"]
+    skin = model.mesh.node_sets["plantar_skin"]
+    pad_skin = np.intersect1d(skin, model.mesh.node_sets["heel_pad"])
+    # the pad reaches the skin up to its front face, exactly
+    assert abs(model.mesh.points[pad_skin, 0].max() - front) < 1e-6
+    print(f"\nheel pad {region_volume(model, 'heel_pad') / 1e3:.1f} mL, front face x = {front:.1f} mm")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("level", ["medium", "fine"])
 def test_finer_levels_mesh(level):
-    """Medium and fine levels (tet10, straight mid-edge nodes) are valid and refine the coarse one."""
+    """Medium and fine levels (tet10, straight mid-edge nodes) are valid and refine the coarse one; the heel
+    pad is the same volume (to 1 %) as on the coarse level."""
     model = build_foot(length=L, mesh=level)
     check_mesh(model.mesh)
     assert model.mesh.solids[0].etype.name == "tet10"
     assert model.mesh.n_solid_elements > foot(15.0).mesh.n_solid_elements
+    check_heel_pad_conforms(model)
+    v, v0 = region_volume(model, "heel_pad"), region_volume(foot(15.0), "heel_pad")
+    assert abs(v / v0 - 1.0) < 0.01, (v, v0)
     print(f"\n{level}: {model.mesh.summary()}, built in {model.params['build_seconds']:.1f} s")
 
 

@@ -78,3 +78,12 @@ def test_tilted_plane_projects_on_its_own_axes():
     R = np.array([[1, 0, 0], [0, c, -s], [0, s, c]])
     out = sensor_pressure(pts @ R.T, np.zeros_like(pts), facets, np.full(len(pts), 0.2), R @ [0, 0, 1])
     assert out["peak"] == pytest.approx(200.0, rel=2e-3)
+
+
+def test_no_contact_reads_zero():
+    """A run that stopped before the sole touched (no contact force at all) reads 0, not NaN: the plate's plane
+    is the ground's, given by its normal, not the contact force's direction (which is then undefined)."""
+    pts, facets = _grid(4, 40.0)
+    out = sensor_pressure(pts, np.zeros_like(pts), facets, np.zeros(len(pts)), (0.0, 0.1, 1.0),
+                          regions={"heel": pts[:, 0] < 20.0})
+    assert out == {"peak": 0.0, "heel": 0.0}

@@ -186,11 +186,11 @@ def test_late_stance_fascia_tension(standing, foot_parts):
 # ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="the coarse model's heel peak (about 200 kPa, a node under the calcaneus "
-                   "16 mm inside the sole's outline) is twice the measured mean maximum, and it is not mesh-converged "
-                   "(317 kPa on the medium mesh): a nodal peak in the soft tissue just in front of the heel pad, "
-                   "which is 50 times softer and whose element-by-element boundary moves with the mesh "
-                   "(docs/validation.md, 'Mesh convergence'), against a plate's cell average; no skin layer")
+@pytest.mark.xfail(strict=True, reason="the coarse model's heel peak (about 180 kPa, a node under the calcaneus "
+                   "6 mm in front of the heel pad) is twice the measured mean maximum, and it is not mesh-converged "
+                   "(324 kPa on the medium mesh): the pressure concentrates where the tissue in front of the heel "
+                   "pad, 50 times stiffer, meets the skin (docs/validation.md, 'Mesh convergence'), against a "
+                   "plate's cell average; no skin layer, no graded pad")
 def test_standing_peak_heel_pressure(achilles_series):
     """Peak rearfoot pressure in quiet standing within +/-50 % of the measured population mean maximum of
     95.5 kPa (Ohlendorf et al. 2020, 416 adults; the +/-50 % is our tolerance: the abstract gives no spread)."""
@@ -261,7 +261,7 @@ def knee_1150():
 
 
 #: the contact summaries' peak pressure compared with the sensor sheets: the largest normal contact force over a
-#: node's tributary area, as in every scenario summary (fesolver.simulate._peak_pressure); the mortar multipliers
+#: node's tributary area, as in every scenario summary (fesolver.simulate.peak_contact_pressure); the mortar multipliers
 #: (``peak_pressure_MPa``) overshoot at contact edges on coarse meshes (tests/test_contact_hertz.py)
 PEAK = "peak_force_pressure_MPa"
 

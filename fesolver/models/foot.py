@@ -16,8 +16,10 @@ medial, ``z`` up, lowest plantar point on ``z = 0``):
   bones are overlapped by design and the later one is cut by the earlier one grown by ``joint_gap``, so
   every joint is a layer of uniform thickness.
 * **Regions** of the soft tissue: ``joints`` (elements whose centroid lies within ``joint_gap + h/2`` of two
-  different bones: cartilage/ligament stand-in, so the arch can flatten), ``heel_pad`` (soft tissue below
-  the calcaneus in the heel), ``soft_tissue`` (the rest).
+  different bones: cartilage/ligament stand-in, so the arch can flatten), ``heel_pad`` (a volume of its own
+  in the geometry, so its boundary is the same surface at every mesh level: the heel's soft tissue behind a
+  plane a quarter of the calcaneus's length in front of its centre that lies under the bone, within 0.92 of
+  its plan shadow, or less than 0.9 ``heel_pad_thickness`` above the ground), ``soft_tissue`` (the rest).
 * **Plantar fascia**: ``fascia="solid"``: five thin bands (``fascia_thickness``), regions ``fascia_ray1``
   .. ``fascia_ray5``, each a straight strip from the medial calcaneal tubercle to the plantar side of a
   metatarsal head, bonded to both bones (its top face overlaps them by 1 mm); each ray's material has the
@@ -64,6 +66,11 @@ from .outline import plantar_outline, width_at
 __all__ = ["build_foot", "fascia_tension", "foot_materials", "FOOT_LEVELS", "PARAMETER_RANGES", "BONES", "FASCIA_RAYS"]
 
 log = logging.getLogger(__name__)
+
+#: the heel pad (see ``_occ_heel_pad``): its side wall under the calcaneus is the bone's plan shadow scaled by
+#: ``HEEL_PAD_SHADOW``; beside it the pad reaches ``HEEL_PAD_SLAB * heel_pad_thickness`` above the ground
+HEEL_PAD_SHADOW = 0.92
+HEEL_PAD_SLAB = 0.9
 
 #: characteristic element sizes [mm] per mesh level: ``size`` in the bulk of the soft tissue, ``near`` on
 #: the bones and the fascia (and within ``2 * size`` of them); ``order`` 1 = tet4, 2 = tet10
@@ -373,9 +380,9 @@ def build_foot(length: float = 260.0, arch_height: float = 15.0, heel_pad_thickn
     size, near = level["size"] * size_factor, level["near"] * size_factor
 
     lay = _layout(L, ah, hp)
-    geo = _mesh_with_gmsh(L, lay, gap, t_f, size, near, order, fascia)
+    geo = _mesh_with_gmsh(L, lay, gap, t_f, size, near, order, fascia, hp)
     t_mesh = time.perf_counter() - t0
-    model = _assemble(L, lay, geo, gap, near, order, fascia, hp)
+    model = _assemble(L, lay, geo, gap, near, order, fascia)
     if side == "left":
         _mirror(model)
     if check:
@@ -389,6 +396,8 @@ def build_foot(length: float = 260.0, arch_height: float = 15.0, heel_pad_thickn
         "nodes": m.n_nodes, "elements": m.n_solid_elements, "mesh_seconds": round(t_mesh, 3),
         "build_seconds": round(elapsed, 3),
         "region_elements": {n: int(sum(v.size for v in s.values())) for n, s in m.cell_sets.items()},
+        "heel_pad": {"front_x_mm": heel_pad_front(lay), "slab_height_mm": HEEL_PAD_SLAB * hp,
+                     "shadow_scale": HEEL_PAD_SHADOW},
     })
     log.info("foot %s: %s in %.1f s", mesh, m.summary(), elapsed)
     return model
@@ -533,7 +542,7 @@ def bone_kinematics(model: AnatomicalModel, result, ground_normal=(0.0, 0.0, 1.0
     return out
 
 
-def _mesh_with_gmsh(L, lay, gap, t_f, size, near, order, fascia):
+def _mesh_with_gmsh(L, lay, gap, t_f, size, near, order, fascia, hp):
     """Build the OCC geometry, mesh it, return nodes, tets per entity class and truss lines."""
     import gmsh
 
@@ -620,8 +629,12 @@ def _mesh_with_gmsh(L, lay, gap, t_f, size, near, order, fascia):
                 line_tags.append((1, occ.addLine(q[0], q[1])))
                 line_tags.append((1, occ.addLine(q[1], q[2])))
 
+        # heel pad: its own volume, so that its boundary (a material jump of about 50 in small-strain stiffness)
+        # is the same surface at every mesh level
+        pad_tags = _occ_heel_pad(occ, lay, hp, L, bone_tags["calcaneus"], env_tag)
+
         objects = [(3, env_tag)]
-        tools = [dt for v in bone_tags.values() for dt in v] + list(fascia_tags) + line_tags
+        tools = [dt for v in bone_tags.values() for dt in v] + list(fascia_tags) + pad_tags + line_tags
         _, fmap = occ.fragment(objects, tools)
         occ.synchronize()
 
@@ -639,6 +652,11 @@ def _mesh_with_gmsh(L, lay, gap, t_f, size, near, order, fascia):
             for dt in fmap[k]:
                 if dt[0] == 3:
                     cls.setdefault(dt[1], "fascia")
+            k += 1
+        for _ in pad_tags:
+            for dt in fmap[k]:
+                if dt[0] == 3:
+                    cls.setdefault(dt[1], "heel_pad")
             k += 1
         curves = []
         for j, _ in enumerate(line_tags):
@@ -660,7 +678,7 @@ def _mesh_with_gmsh(L, lay, gap, t_f, size, near, order, fascia):
         fld = gmsh.model.mesh.field
         near_surf = []
         for vol, name in cls.items():
-            if name != "soft":
+            if name not in ("soft", "heel_pad"):
                 near_surf += [t for d, t in gmsh.model.getBoundary([(3, vol)], oriented=False) if d == 2]
         d = fld.add("Distance")
         fld.setNumbers(d, "SurfacesList", sorted(set(near_surf)))
@@ -752,6 +770,44 @@ def _occ_ellipsoid(occ, centre, semi, R) -> int:
     return tag
 
 
+def heel_pad_front(lay: dict) -> float:
+    """x [mm] of the heel pad's front face: the calcaneus's centre plus half its first semi-axis."""
+    calc = lay["bones"]["calcaneus"][0]
+    return float(calc.centre[0] + 0.5 * calc.semi[0])
+
+
+def _occ_heel_pad(occ, lay, hp, L, calc_tags, env_tag) -> list:
+    """The heel pad as OCC volumes: the soft tissue in the heel (``x <= heel_end``) that lies under the calcaneus
+    or within ``HEEL_PAD_SLAB * hp`` of the ground (the element-by-element rule it replaces: centroids under the
+    bone or below ``hp``; that boundary moved with the mesh).
+
+    "Under the calcaneus" is the vertical cylinder over the bone's plan shadow (an ellipse) shrunk to
+    :data:`HEEL_PAD_SHADOW` of it, from below the ground up to the bone's centre height: a cylinder through
+    the shadow's own rim would touch the bone tangentially (a degenerate intersection); at 0.92 its wall meets
+    the bone's lower surface at about 23 degrees. The slab stays below the plantar tuberosity (at ``hp``) for
+    the same reason. ``heel_end`` is the calcaneus's centre plus half its semi-axis forwards.
+    """
+    calc = lay["bones"]["calcaneus"][0]
+    # plan shadow of the ellipsoid: the xy block of R diag(semi^2) R^T is its shape matrix's inverse
+    S = (calc.R * calc.semi[None, :] ** 2) @ calc.R.T
+    w, V = np.linalg.eigh(S[:2, :2])
+    major = V[:, 1]
+    heel_end = heel_pad_front(lay)
+    z0, zc = -0.1 * L, float(calc.centre[2])
+    disk = occ.addDisk(calc.centre[0], calc.centre[1], z0, *(HEEL_PAD_SHADOW * np.sqrt(w[::-1])),
+                       xAxis=[major[0], major[1], 0.0])
+    cyl = [dt for dt in occ.extrude([(2, disk)], 0.0, 0.0, zc - z0) if dt[0] == 3]
+    slab = [(3, occ.addBox(-0.2 * L, -L, z0, heel_end + 0.2 * L, 2 * L, HEEL_PAD_SLAB * hp - z0))]
+    heel = [(3, occ.addBox(-0.2 * L, -L, z0, heel_end + 0.2 * L, 2 * L, zc + 0.1 * L - z0))]
+    cyl, _ = occ.intersect(cyl, heel)
+    pad, _ = occ.fuse(cyl, slab)
+    pad, _ = occ.cut(pad, occ.copy(calc_tags))
+    pad, _ = occ.intersect(pad, occ.copy([(3, env_tag)]))
+    if not pad:
+        raise ModelError("foot: the heel pad's geometry is empty (parameters out of proportion?)")
+    return [dt for dt in pad if dt[0] == 3]
+
+
 def _near_any(parts, prev_parts, gap) -> bool:
     """Bounding spheres of two bones' primitives closer than ``gap`` (then the cut is needed)."""
     for p in parts:
@@ -761,7 +817,7 @@ def _near_any(parts, prev_parts, gap) -> bool:
     return False
 
 
-def _assemble(L, lay, geo, gap, near, order, fascia, hp) -> AnatomicalModel:
+def _assemble(L, lay, geo, gap, near, order, fascia) -> AnatomicalModel:
     """Mesh, regions, sets and materials from the gmsh output."""
     tags, coords = geo["tags"], geo["coords"]
     idx = np.full(int(tags.max()) + 1, -1, dtype=np.int64)
@@ -791,11 +847,6 @@ def _assemble(L, lay, geo, gap, near, order, fascia, hp) -> AnatomicalModel:
             dist, _ = cKDTree(pts[bone_nodes[b]]).query(centroid[soft], distance_upper_bound=reach)
             close[:, j] = np.isfinite(dist)
     labels[soft[close.sum(axis=1) >= 2]] = "joints"
-    calc = lay["bones"]["calcaneus"][0]
-    soft = np.flatnonzero(labels == "soft")
-    under = _below_ellipsoid(calc, centroid[soft], hp)
-    heel_end = calc.centre[0] + 0.5 * calc.semi[0]
-    labels[soft[under & (centroid[soft, 0] <= heel_end)]] = "heel_pad"
     labels[labels == "soft"] = "soft_tissue"
 
     # fascia rays: nearest ray axis
@@ -891,19 +942,6 @@ def _assemble(L, lay, geo, gap, near, order, fascia, hp) -> AnatomicalModel:
     params = {"fibre_directions": {k: v.tolist() for k, v in fibres.items()},
               "fascia_area_mm2": FASCIA_AREA if fascia == "truss" else None}
     return AnatomicalModel("foot", mesh, mats, trusses=trusses, landmarks=landmarks, params=params)
-
-
-def _below_ellipsoid(e: _Ellipsoid, p: np.ndarray, hp: float) -> np.ndarray:
-    """Points below the ellipsoid's lower surface on their vertical line (or below ``hp`` if the line misses)."""
-    q0 = (p - e.centre) @ e.R / e.semi  # local scaled coordinates
-    dz = np.array([0.0, 0.0, 1.0]) @ e.R / e.semi
-    a = dz @ dz
-    b = 2.0 * q0 @ dz
-    c = np.einsum("ij,ij->i", q0, q0) - 1.0
-    disc = b * b - 4.0 * a * c
-    hit = disc >= 0.0
-    s_low = np.where(hit, (-b - np.sqrt(np.maximum(disc, 0.0))) / (2.0 * a), 0.0)  # z offset to the surface
-    return np.where(hit, s_low > 0.0, p[:, 2] < hp)
 
 
 def _segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
