@@ -220,6 +220,23 @@ def test_a_tilted_ground_twists_the_forefoot_not_the_rearfoot(tmp_path_factory):
     assert abs(p1["rearfoot_eversion_deg"] - p0["rearfoot_eversion_deg"]) < 0.1 * 8.0
 
 
+def test_pronation_loads_the_medial_column(tmp_path_factory):
+    """The everted foot (the foot and leg turned medially against the floor, the ground's convention) bears on its
+    medial border: from the solve, the plantar centre of pressure moves medially (coarse: -0.8 -> +5.4 mm, 0.78
+    mm per degree against the chain's assumed 1.0, which the foot solve does not use) and the medial rays (1 and 2)
+    carry a larger share of the fascia tension (0.30 -> 0.42). Checks the sign of the ground's tilt against the
+    chain's reading of pronation ("pronation loads the medial column"; docs/validation.md "Pronation")."""
+    neutral, _ = solved(tmp_path_factory, "midstance")
+    pron, _ = solved(tmp_path_factory, "overpronation")
+    c0, c1 = (r["foot"]["metrics"]["plantar"]["centre_of_pressure_mm"][1] for r in (neutral, pron))
+    r0, r1 = (r["foot"]["metrics"]["fascia"]["ray_tension_N"] for r in (neutral, pron))
+    share0, share1 = (sum(r[:2]) / sum(r) for r in (r0, r1))
+    print(f"\ncentre of pressure y {c0:.1f} -> {c1:.1f} mm (medial +), medial rays' share {share0:.3f} -> "
+          f"{share1:.3f}")
+    assert c1 - c0 > 0.25 * pron["chain"]["foot"]["ground_tilt_deg"]  # mm, at least a quarter mm per degree
+    assert share1 > share0 + 0.05
+
+
 @pytest.mark.slow
 def test_arch_support_lowers_fascia_strain_and_heel_pressure(tmp_path_factory):
     """The flat foot standing on the arch-support insert against the same foot barefoot."""
