@@ -14,7 +14,7 @@ Units: N, mm, deg, fractions.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 __all__ = ["Coefficient", "COEFFICIENTS", "FootLoads", "KneeLoads", "ChainLoads", "chain_loads", "stance_phase",
            "INSTANTS", "WALKING_INSTANTS"]
@@ -256,7 +256,8 @@ class FootLoads:
     achilles_vector_N, ground_vector_N, talar_force_N ((3,) N, force of the tibia on the talar dome; the three
     vectors sum to zero), ground_tilt_deg (frontal plane, + = pronation), foot_pitch_deg (sagittal, + = forefoot
     up), centre_of_pressure ((x fraction of foot length from the heel, y mm, + medial)), heel_load_factor (-),
-    stance_time_factor (-).
+    stance_time_factor (-), tibial_rotation_deg (+ = internal; the same rotation as the knee's: the mortise turns
+    the talar dome with the tibia).
     """
 
     body_weight_N: float
@@ -271,6 +272,8 @@ class FootLoads:
     centre_of_pressure: tuple[float, float]
     heel_load_factor: float
     stance_time_factor: float
+    #: the tibia's internal rotation [deg] (the knee's ``tibial_rotation_deg``), which turns the talar dome
+    tibial_rotation_deg: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -541,6 +544,7 @@ def chain_loads(scenario, instant: str | None = None, *, phase: float | None = N
         how, rn = "eversion_rotation_coupling x ground_tilt - antalgic shank external rotation", [
             "eversion_rotation_coupling"]
     note("tibial_rotation_deg", rot, "deg", how, rn)
+    foot = replace(foot, tibial_rotation_deg=rot)
     knee = KneeLoads(fk, ms, fk * ms, fk * (1.0 - ms), flex, vv, rot, dkam, fq)
     side = v["subject"]["side"]
     return ChainLoads(instant, -1.0 if phase is None else float(phase), side, 1 if side == "right" else -1,

@@ -19,6 +19,8 @@ __all__ = [
     "RAMP",
     "Selection",
     "FixedDisplacement",
+    "PrescribedRotation",
+    "reaction_moments",
     "NodalForce",
     "SurfaceLoad",
     "BodyForce",
@@ -139,6 +141,85 @@ class FixedDisplacement:
     values: dict[int, float]
     name: str = "bc"
     curve: LoadCurve = RAMP
+
+    @property
+    def components(self) -> tuple[int, ...]:
+        return tuple(self.values)
+
+    def displacements(self, points: np.ndarray, factor: float, linear: bool = False) -> dict[int, np.ndarray]:
+        """Component -> prescribed displacement [mm] of the selected nodes (reference ``points`` (n, 3)) at
+        ``factor`` times the values (``linear`` is ignored)."""
+        return {c: np.full(len(points), float(v) * factor) for c, v in self.values.items()}
+
+
+@dataclass(frozen=True)
+class PrescribedRotation:
+    """The selected nodes turned rigidly by ``angle_deg`` [deg] (right-handed) about the axis through ``centre``
+    [mm] along ``axis``: the displacement ``u = (R(curve(t) angle) - I) (X - centre)`` is prescribed on the
+    ``components`` listed (all three by default; e.g. ``(0, 1)`` about ``z`` leaves ``z`` free, since a turn about
+    ``z`` does not move a point along it). ``centre = None``: the centroid of the selected nodes. In the
+    finite-strain analysis the rotation is exact at every load factor (Rodrigues), not a ramp of its end
+    displacement; the small-strain analysis takes the infinitesimal rotation ``theta x (X - centre)``. The
+    reaction moment about ``centre`` [N mm] is reported with the reaction force (``Result.reaction_moments``).
+
+    >>> PrescribedRotation(Selection(name="top"), axis=(0, 0, 1), angle_deg=90.0).displacements(
+    ...     np.array([[1.0, 0.0, 0.0], [-1.0, 0.0, 0.0]]), 1.0)[0].round(12).tolist()
+    [-1.0, 1.0]
+    """
+
+    where: Selection
+    axis: tuple[float, float, float]
+    angle_deg: float
+    centre: tuple[float, float, float] | None = None
+    components: tuple[int, ...] = (0, 1, 2)
+    name: str = "rotation"
+    curve: LoadCurve = RAMP
+
+    def __post_init__(self):
+        a = np.asarray(self.axis, dtype=float)
+        if a.shape != (3,) or not np.all(np.isfinite(a)) or np.linalg.norm(a) == 0.0:
+            raise ValueError(f"rotation {self.name!r}: axis must be a non-zero 3-vector, got {self.axis}")
+        if not np.isfinite(self.angle_deg):
+            raise ValueError(f"rotation {self.name!r}: angle_deg must be finite, got {self.angle_deg}")
+        if not self.components or any(c not in (0, 1, 2) for c in self.components) or \
+                len(set(self.components)) != len(self.components):
+            raise ValueError(f"rotation {self.name!r}: components must be distinct values of 0, 1, 2, got "
+                             f"{self.components}")
+
+    def pivot(self, points: np.ndarray) -> np.ndarray:
+        """The centre of rotation [mm] for the selected nodes' reference ``points`` (n, 3)."""
+        return np.mean(points, axis=0) if self.centre is None else np.asarray(self.centre, dtype=float)
+
+    def displacements(self, points: np.ndarray, factor: float, linear: bool = False) -> dict[int, np.ndarray]:
+        """Component -> prescribed displacement [mm] of the nodes at reference ``points`` (n, 3), turned by
+        ``factor`` times the angle; ``linear``: the infinitesimal rotation ``theta x (X - centre)`` (for the
+        small-strain analysis, in which the finite rotation's second-order shortening would strain the body)."""
+        from .rigid import rotation_matrix  # rigid imports this module
+
+        a = np.asarray(self.axis, dtype=float)
+        theta = a / np.linalg.norm(a) * np.radians(self.angle_deg) * factor
+        d = points - self.pivot(points)
+        u = np.cross(theta, d) if linear else d @ rotation_matrix(theta).T - d
+        return {c: u[:, c] for c in self.components}
+
+    def moment(self, points: np.ndarray, u: np.ndarray, reaction: np.ndarray) -> np.ndarray:
+        """Moment (3,) [N mm] of the reaction forces (n, 3) [N] on its prescribed components at the nodes
+        (reference ``points``, displacements ``u``, each (n, 3)) about the centre's reference position."""
+        r = np.zeros_like(reaction)
+        r[:, list(self.components)] = reaction[:, list(self.components)]
+        return np.cross(points + u - self.pivot(points), r).sum(axis=0)
+
+
+def reaction_moments(bcs, mesh: Mesh, u: np.ndarray, reaction: np.ndarray) -> dict[str, np.ndarray]:
+    """Name -> :meth:`PrescribedRotation.moment` of every rotation in ``bcs``, for the displacements ``u`` and
+    the nodal reactions ``reaction`` (each ``(3 n_nodes,)``)."""
+    u3, r3 = u.reshape(-1, 3), reaction.reshape(-1, 3)
+    out = {}
+    for bc in bcs:
+        if isinstance(bc, PrescribedRotation):
+            nodes = bc.where.nodes(mesh)
+            out[bc.name] = bc.moment(mesh.points[nodes], u3[nodes], r3[nodes])
+    return out
 
 
 @dataclass(frozen=True)

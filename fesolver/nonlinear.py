@@ -20,6 +20,7 @@ from .assembly import _kernels_tl as KT
 from .assembly import finite_strain_response
 from .elements.truss import truss_parameters, truss_response
 from .errors import ModelError
+from .loads import reaction_moments
 from .materials import LinearElastic
 from .materials import _kernels as MK
 from .materials.hyperelastic import StVenantKirchhoff
@@ -88,15 +89,15 @@ class FiniteStrainSystem:
                 self.truss_blocks.append((len(mesh.solids) + j, b.cells, tp))
         # loads and constraints, each with its curve
         self.loads = problem.load_vectors()
-        self.bc_parts = []
+        self.bc_parts = []  # (constrained DOFs, their boundary condition, its nodes' reference points, component)
         values = {}
         for bc in problem.bcs:
             nodes = bc.where.nodes(mesh)
-            for comp, val in bc.values.items():
+            for comp in bc.components:
                 d = 3 * nodes + comp
-                self.bc_parts.append((d, float(val), bc.curve))
+                self.bc_parts.append((d, bc, mesh.points[nodes], comp))
                 for x in d:
-                    values[int(x)] = val
+                    values[int(x)] = True
         iso = pattern.isolated_nodes
         iso_dofs = (3 * iso[:, None] + np.arange(3)).ravel()
         fixed = set(values) | set(iso_dofs.tolist())
@@ -110,9 +111,9 @@ class FiniteStrainSystem:
 
     def fixed_values(self, t: float) -> np.ndarray:
         out = np.zeros(self.fixed_dofs.size)
-        idx = np.searchsorted(self.fixed_dofs, np.concatenate([d for d, _, _ in self.bc_parts])) \
+        idx = np.searchsorted(self.fixed_dofs, np.concatenate([d for d, _, _, _ in self.bc_parts])) \
             if self.bc_parts else np.empty(0, dtype=np.int64)
-        vals = np.concatenate([np.full(d.size, v * c(t)) for d, v, c in self.bc_parts]) \
+        vals = np.concatenate([bc.displacements(X, bc.curve(t))[comp] for _, bc, X, comp in self.bc_parts]) \
             if self.bc_parts else np.empty(0)
         out[idx] = vals
         return out
@@ -261,7 +262,7 @@ def _result(system: FiniteStrainSystem, u: np.ndarray, t: float, records, second
     for bc in problem.bcs:
         nodes = bc.where.nodes(problem.mesh)
         r = np.zeros(3)
-        for comp in bc.values:
+        for comp in bc.components:
             r[comp] = reaction_all[3 * nodes + comp].sum()
         reactions[bc.name] = r
     resultants = {ld.name: ld.curve(t) * fl.reshape(-1, 3).sum(axis=0) for ld, fl in system.loads}
@@ -275,6 +276,7 @@ def _result(system: FiniteStrainSystem, u: np.ndarray, t: float, records, second
     res.steps = records
     res.trusses = system.truss_state(u)
     res.rigid = rigid or {}
+    res.reaction_moments = reaction_moments(problem.bcs, problem.mesh, u, reaction_all)
     res.timings = {
         "newton_total": seconds,
         "newton_steps": float(sum(r.seconds for r in records)),

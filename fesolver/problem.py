@@ -35,7 +35,7 @@ from .assembly import (
     surface_load_vector,
 )
 from .errors import ModelError
-from .loads import BodyForce, FixedDisplacement, Gravity, NodalForce, SurfaceLoad
+from .loads import BodyForce, FixedDisplacement, Gravity, NodalForce, SurfaceLoad, reaction_moments
 from .materials import LinearElastic
 from .mesh import Mesh
 from .results import Result, recover
@@ -60,7 +60,7 @@ class Problem:
     materials : dict
         Region (cell-set name) -> material (:class:`~fesolver.materials.LinearElastic` or a hyperelastic
         material of :mod:`fesolver.materials.hyperelastic`). Every solid element must get exactly one.
-    bcs : list of FixedDisplacement
+    bcs : list of FixedDisplacement or PrescribedRotation
     loads : list of NodalForce, SurfaceLoad, BodyForce or Gravity
     solver : LinearSolverOptions
     title : str
@@ -246,14 +246,14 @@ class Problem:
         for bc in self.bcs:
             nodes = bc.where.nodes(mesh)
             dofs = []
-            for comp, val in bc.values.items():
+            for comp, val in bc.displacements(mesh.points[nodes], 1.0, linear=True).items():
                 d = 3 * nodes + comp
                 prev = values[d]
                 clash = np.flatnonzero(np.isfinite(prev) & (prev != val))
                 if clash.size:
                     raise ModelError(
-                        f"boundary condition {bc.name!r} prescribes {val} on component {'xyz'[comp]} of node "
-                        f"{int(nodes[clash[0]])}, which another condition already sets to {prev[clash[0]]}"
+                        f"boundary condition {bc.name!r} prescribes {val[clash[0]]} on component {'xyz'[comp]} of "
+                        f"node {int(nodes[clash[0]])}, which another condition already sets to {prev[clash[0]]}"
                     )
                 values[d] = val
                 dofs.append(d)
@@ -322,6 +322,7 @@ class Problem:
             np.add.at(r, dofs % 3, reaction_all[dofs])
             reactions[name] = r
         result = recover(self, u.reshape(-1, 3), reactions, resultants, info)
+        result.reaction_moments = reaction_moments(self.bcs, self.mesh, u, reaction_all)
         timings["recovery"] = time.perf_counter() - t
         result.timings = timings
         result.n_free = int(free.size)

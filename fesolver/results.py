@@ -124,6 +124,9 @@ class Result:
     #: per contact (:mod:`fesolver.contact`) name: ``nodes``, nodal ``pressure`` [MPa] and ``gap`` [mm], and
     #: ``summary`` (peak and mean pressure, contact area, normal force, centre of pressure); empty without contact
     contact: dict = field(default_factory=dict)
+    #: per :class:`~fesolver.loads.PrescribedRotation` name: the moment [N mm] of its reactions about its centre
+    #: (reference position)
+    reaction_moments: dict = field(default_factory=dict)
 
     @property
     def mesh(self):
@@ -189,6 +192,8 @@ class Result:
             },
             "regions": per_region,
             "reactions_N": {k: v.tolist() for k, v in self.reactions.items()},
+            **({"reaction_moments_Nmm": {k: v.tolist() for k, v in self.reaction_moments.items()}}
+               if self.reaction_moments else {}),
             "load_resultants_N": {k: v.tolist() for k, v in self.load_resultants.items()},
             **self._nonlinear_summary(),
         }

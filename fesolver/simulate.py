@@ -3,7 +3,9 @@ write the fields and the headline numbers (``fesolver run``).
 
 How each sub-model is loaded (all in the model frames of :mod:`fesolver.models`; mm, N, MPa):
 
-**Foot.** The talar dome (the tibia's seat on the talus) is held in ``x`` and ``y`` and pushed down by the
+**Foot.** The talar dome (the tibia's seat on the talus) is held in ``x`` and ``y``, turned about the leg's
+axis (``z``) by the chain's tibial rotation (the mortise carries the talus with the tibia; a rigid turn of the
+dome's nodes about their centroid, :class:`~fesolver.loads.PrescribedRotation`), and pushed down by the
 vertical component of the chain's talar (ankle-joint) force; the Achilles tendon pulls the posterior calcaneus
 with its force along the tendon direction. The ground is a rigid plane, frictionless unless
 ``foot.ground_friction`` is set (Coulomb, :data:`GROUND_TANGENTIAL_PENALTY`), tilted in the frontal
@@ -49,7 +51,7 @@ from pathlib import Path
 import numpy as np
 
 from .contact import RigidPlane, SurfaceContact
-from .loads import FixedDisplacement, LoadCurve, NodalForce, Selection
+from .loads import FixedDisplacement, LoadCurve, NodalForce, PrescribedRotation, Selection
 from .results import UNITS, atomic_write
 from .solvers.newton import ConvergenceError, NewtonOptions
 
@@ -135,7 +137,10 @@ def foot_problem(scenario, fl, foot, insole=None):
     skin = _facet_nodes(foot.mesh, "plantar_skin")
     x0 = foot.mesh.points[skin[np.argmin(foot.mesh.points[skin] @ n)]].copy()
     dome = Selection(name="talar_dome")
-    bcs = [FixedDisplacement(dome, {0: 0.0, 1: 0.0}, name="tibia_xy")]
+    # the mortise holds the dome horizontally and turns it with the tibia about the leg's axis (z of the foot
+    # frame): internal rotation moves the talar head medially, +y of a right foot, -y of a left one
+    turn = float(fl.tibial_rotation_deg) * (1.0 if side == "right" else -1.0)
+    bcs = [PrescribedRotation(dome, axis=(0.0, 0.0, 1.0), angle_deg=turn, components=(0, 1), name="tibia_xy")]
     loads = [NodalForce(dome, (0.0, 0.0, float(fl.talar_force_N[2])), name="tibia")]
     if fl.achilles_force_N > 0.0:
         loads.append(NodalForce(Selection(name="achilles_insertion"), tuple(float(v) for v in fl.achilles_vector_N),
@@ -164,6 +169,8 @@ def foot_problem(scenario, fl, foot, insole=None):
         f0 = INSOLE_PRELOAD
         load_curve = LoadCurve(((0.0, 0.0), (INSOLE_SEAT, f0), (INSOLE_SINK, f0), (1.0, 1.0)), name="seat_then_load")
         loads = [replace(ld, curve=load_curve) for ld in loads]
+        # the tibia turns with the loads (10 % of its rotation while the insert is put in place)
+        bcs = [replace(bc, curve=load_curve) if bc.name == "tibia_xy" else bc for bc in bcs]
         drop = float(np.ptp(insole.mesh.points @ n)) + INSOLE_SUPPORT_DROP
         support = RigidPlane(surface="plantar_skin", name="support", point=tuple(x0), normal=tuple(n),
                              gap_tol=GROUND_GAP_TOL,
@@ -495,7 +502,8 @@ def sensor_pressure(points: np.ndarray, u: np.ndarray, facets, pressure: np.ndar
 def foot_metrics(model, res, ground_normal=(0.0, 0.0, 1.0)) -> dict:
     """Headline foot numbers: plantar fascia tension [N] and peak fibre stress [MPa]; plantar contact (with
     the ground or the insert): peak pressure, peak heel / midfoot / forefoot pressure [kPa], contact area
-    [mm^2], force [N], centre of pressure [mm]; heel-pad peak von Mises [MPa]; the bones' posture
+    [mm^2], force [N], centre of pressure [mm]; heel-pad peak von Mises [MPa]; ``tibial_torque_Nm``, the moment
+    [N m] the tibia puts on the talar dome about the leg's axis (+ = turning the foot internally); the bones' posture
     (``posture``: :func:`~fesolver.models.foot.bone_kinematics`, the navicular drop along ``ground_normal``)."""
     from .models.foot import bone_kinematics, fascia_tension
     from .results import von_mises
@@ -537,6 +545,9 @@ def foot_metrics(model, res, ground_normal=(0.0, 0.0, 1.0)) -> dict:
     out["plantar"].update({"sensor_mm": SENSOR_MM, "peak_sensor_pressure_kPa": sens["peak"],
                            "peak_heel_sensor_pressure_kPa": sens["heel"],
                            "peak_forefoot_sensor_pressure_kPa": sens["forefoot"]})
+    if "tibia_xy" in res.reaction_moments:  # the moment the mortise puts on the talar dome about the leg's axis
+        mz = 1e-3 * float(res.reaction_moments["tibia_xy"][2])
+        out["tibial_torque_Nm"] = -mz if model.params.get("side") == "left" else mz
     if "heel_pad" in model.mesh.cell_sets:
         e = model.mesh.cell_sets["heel_pad"][0]
         out["heel_pad_peak_von_mises_MPa"] = float(von_mises(res.cell_stress[0][e]).max())
