@@ -1011,6 +1011,7 @@ HEADLINE = (
     ("medial arch drop", ("foot", "metrics", "posture", "medial_arch_drop_mm"), "mm"),
     ("rearfoot eversion, calcaneus to talus", ("foot", "metrics", "posture", "rearfoot_eversion_deg"), "deg"),
     ("forefoot inversion, metatarsals to calcaneus", ("foot", "metrics", "posture", "forefoot_inversion_deg"), "deg"),
+    ("tibial torque on the talar dome (+ internal)", ("foot", "metrics", "tibial_torque_Nm"), "N m"),
     ("knee compressive force", ("chain", "knee", "compressive_force_N"), "N"),
     ("medial tibial cartilage peak pressure", ("knee", "metrics", "medial", "peak_pressure_MPa"), "MPa"),
     ("lateral tibial cartilage peak pressure", ("knee", "metrics", "lateral", "peak_pressure_MPa"), "MPa"),
