@@ -86,15 +86,16 @@ def test_shipped_scenario(tmp_path_factory, name):
     # chain's ground vector (the ground force rotated by the ground's tilt and pitch, shear included; on tilted
     # or pitched ground it differs from the vertical ground force, e.g. overpronation 506.4 against 515.0 N)
     n = ground_normal(chain["foot"]["ground_tilt_deg"], chain["foot"]["foot_pitch_deg"], chain["side"])
-    f = np.asarray(foot["metrics"]["plantar"]["force_N"])
-    assert f[2] == pytest.approx(chain["foot"]["ground_vector_N"][2], rel=2e-3)
+    f = np.asarray(foot["metrics"]["plantar"]["force_N"])  # the normal contact force
+    shear = foot["metrics"]["plantar"].get("friction_force_N")  # with Coulomb friction on the bare ground
+    total = f + (np.asarray(shear) if shear is not None else 0.0)
+    assert total[2] == pytest.approx(chain["foot"]["ground_vector_N"][2], rel=2e-3)
     if name in INSOLE:
         # on an insert the skin meets its sloped relief and walls too, so the contact force leans off the ground
         # normal (the talar dome's horizontal support balances that)
         assert foot["metrics"]["plantar"]["contact"] == "insole"
     else:  # the ground's normal force is along its normal; with Coulomb friction, its shear is at most mu times that
         assert np.linalg.norm(np.cross(f / np.linalg.norm(f), n)) < 1e-3
-        shear = foot["metrics"]["plantar"].get("friction_force_N")
         assert (shear is not None) == (s_mu(name) > 0.0)
         if shear is not None:
             assert abs(float(np.dot(shear, n))) < 1e-6 * np.linalg.norm(f)
