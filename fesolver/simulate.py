@@ -169,8 +169,11 @@ def foot_problem(scenario, fl, foot, insole=None):
         f0 = INSOLE_PRELOAD
         load_curve = LoadCurve(((0.0, 0.0), (INSOLE_SEAT, f0), (INSOLE_SINK, f0), (1.0, 1.0)), name="seat_then_load")
         loads = [replace(ld, curve=load_curve) for ld in loads]
-        # the tibia turns with the loads (10 % of its rotation while the insert is put in place)
-        bcs = [replace(bc, curve=load_curve) if bc.name == "tibia_xy" else bc for bc in bcs]
+        # the tibia turns while the loads come on to the insert (phase 4), not while it is put in place: turned
+        # with the loads (a tenth while seating), the medially posted foot stalled as the insert rose (load factor
+        # 0.176, steps of 2e-4)
+        turn_curve = LoadCurve(((0.0, 0.0), (INSOLE_SINK, 0.0), (1.0, 1.0)), name="tibia_turns_on_the_insert")
+        bcs = [replace(bc, curve=turn_curve) if bc.name == "tibia_xy" else bc for bc in bcs]
         drop = float(np.ptp(insole.mesh.points @ n)) + INSOLE_SUPPORT_DROP
         support = RigidPlane(surface="plantar_skin", name="support", point=tuple(x0), normal=tuple(n),
                              gap_tol=GROUND_GAP_TOL,
