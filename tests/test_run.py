@@ -179,7 +179,7 @@ def test_the_talar_dome_turns_with_the_tibia():
     the talar head medially: +z for a right foot (y medial), -z for a left one (y lateral); held otherwise."""
     from fesolver.chain import chain_loads
     from fesolver.loads import PrescribedRotation
-    from fesolver.simulate import build_foot_models, foot_problem
+    from fesolver.simulate import FRICTION_STEP_GROWTH, build_foot_models, foot_problem
 
     for name, side in (("overpronation", "right"), ("overpronation", "left"), ("midstance", "right")):
         sc = load_scenario(SCENARIOS / f"{name}.toml", overrides={"subject.side": side})
@@ -192,6 +192,10 @@ def test_the_talar_dome_turns_with_the_tibia():
         assert bc.angle_deg == pytest.approx(expected)
         assert (bc.angle_deg != 0.0) == (name == "overpronation")
         assert bc.curve(0.5) == 0.5
+        # the planted foot (friction on the bare ground): no predictor, steps that grow after up to 15 iterations
+        assert sc["foot.ground_friction"] > 0.0
+        assert (prob.newton.predictor, prob.newton.easy_iterations, prob.newton.growth) == (False,
+                                                                                           *FRICTION_STEP_GROWTH)
     # on an insert the tibia turns while the loads come on to it (after the insert is in place and the support gone)
     sc = load_scenario(SCENARIOS / "overpronation_medial_post.toml")
     loads = chain_loads(sc)
