@@ -113,7 +113,11 @@ class FiniteStrainSystem:
         out = np.zeros(self.fixed_dofs.size)
         idx = np.searchsorted(self.fixed_dofs, np.concatenate([d for d, _, _, _ in self.bc_parts])) \
             if self.bc_parts else np.empty(0, dtype=np.int64)
-        vals = np.concatenate([bc.displacements(X, bc.curve(t))[comp] for _, bc, X, comp in self.bc_parts]) \
+        per_bc = {}  # each condition's displacements once per call (a rotation gives all its components at once)
+        for _, bc, X, _ in self.bc_parts:
+            if id(bc) not in per_bc:
+                per_bc[id(bc)] = bc.displacements(X, bc.curve(t))
+        vals = np.concatenate([per_bc[id(bc)][comp] for _, bc, _, comp in self.bc_parts]) \
             if self.bc_parts else np.empty(0)
         out[idx] = vals
         return out
