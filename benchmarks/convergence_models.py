@@ -5,6 +5,7 @@ their standard loads at the coarse, medium and fine mesh levels, and their chang
     python benchmarks/convergence_models.py --models knee --levels coarse medium
     python benchmarks/convergence_models.py --models knee_menisci --reuse    # add a model, keep the others
     python benchmarks/convergence_models.py --foot-size-factor fine=1.3      # a coarser "fine" foot
+    python benchmarks/convergence_models.py --models foot --heel-pad-grading 20 --json graded.json
 
 Standard loads (the same as ``docs/validation.md`` and ``tests/test_validation.py``):
 
@@ -147,8 +148,10 @@ def _timing(res, solve_s: float, resumed: bool) -> dict:
             "newton_s": float(sum(r.seconds + r.failed_seconds for r in res.steps))}
 
 
-def foot_case(level: str, size_factor: float = 1.0, linear: str = "auto", checkpoint=None) -> dict:
-    """Build the standing foot at ``level`` (element sizes times ``size_factor``) and solve it."""
+def foot_case(level: str, size_factor: float = 1.0, linear: str = "auto", checkpoint=None,
+              heel_pad_grading: float = 0.0) -> dict:
+    """Build the standing foot at ``level`` (element sizes times ``size_factor``, the heel pad graded into the
+    soft tissue over ``heel_pad_grading`` mm, build_foot's parameter) and solve it."""
     from fesolver.chain import chain_loads
     from fesolver.models.cache import cached_build
     from fesolver.models.foot import build_foot
@@ -163,14 +166,16 @@ def foot_case(level: str, size_factor: float = 1.0, linear: str = "auto", checkp
     foot = cached_build(build_foot, length=sub["foot_length_mm"],
                         arch_height=max(sub["arch_height_mm"] * (1.0 - s["foot.arch_flattening"]), 0.0),
                         heel_pad_thickness=sub["heel_pad_thickness_mm"], mesh=level, side=sub["side"],
-                        fascia=s["mesh.fascia"], size_factor=float(size_factor))
+                        fascia=s["mesh.fascia"], size_factor=float(size_factor),
+                        **({"heel_pad_grading": float(heel_pad_grading)} if heel_pad_grading else {}))
     build_s = time.perf_counter() - t0
     model, prob = foot_problem(s, loads, foot)
     res, solve_s, resumed = _solve(prob, checkpoint)
     m = foot_metrics(model, res)
     p = m["plantar"]
     bw = loads.body_weight_N
-    out = {"model": "foot", "level": level, "size_factor": size_factor, "dofs": 3 * model.mesh.n_nodes,
+    out = {"model": "foot", "level": level, "size_factor": size_factor,
+           "heel_pad_grading_mm": float(foot.params["heel_pad"].get("grading_mm", 0.0)), "dofs": 3 * model.mesh.n_nodes,
            "nodes": model.mesh.n_nodes, "elements": model.mesh.n_solid_elements,
            "element": foot.params.get("element"), "build_s": build_s, **_timing(res, solve_s, resumed),
            "steps": len(res.steps), "iterations": int(sum(r.iterations for r in res.steps)),
@@ -263,14 +268,16 @@ def knee_menisci_case(level: str, linear: str = "auto", checkpoint=None) -> dict
 
 
 def worker(argv) -> None:
-    """``--_worker MODEL LEVEL SIZE_FACTOR LINEAR [CHECKPOINT]``: run one case, print its JSON as the last line.
-    With CHECKPOINT (a restart file) the solve continues from it when it exists; it is deleted once the case
-    is done (its result is in the JSON)."""
+    """``--_worker MODEL LEVEL SIZE_FACTOR LINEAR [CHECKPOINT] [--heel-pad-grading=MM]``: run one case, print
+    its JSON as the last line. With CHECKPOINT (a restart file) the solve continues from it when it exists; it is
+    deleted once the case is done (its result is in the JSON)."""
+    grading = [float(a.split("=", 1)[1]) for a in argv if a.startswith("--heel-pad-grading=")]
+    argv = [a for a in argv if not a.startswith("--heel-pad-grading=")]
     model, level, size_factor, linear = argv[0], argv[1], float(argv[2]), argv[3]
     checkpoint = Path(argv[4]) if len(argv) > 4 else None
     from _common import peak_rss_mib
 
-    out = (foot_case(level, size_factor, linear, checkpoint) if model == "foot"
+    out = (foot_case(level, size_factor, linear, checkpoint, grading[0] if grading else 0.0) if model == "foot"
            else knee_menisci_case(level, linear, checkpoint) if model == "knee_menisci"
            else knee_case(level, linear, checkpoint))
     out["peak_rss_mib"] = peak_rss_mib()
@@ -334,6 +341,9 @@ def main(argv=None) -> int:
     ap.add_argument("--levels", nargs="+", default=list(LEVELS), choices=LEVELS)
     ap.add_argument("--foot-size-factor", nargs="*", default=[], metavar="LEVEL=F",
                     help="element-size factor of a foot level (build_foot's size_factor), e.g. fine=1.3")
+    ap.add_argument("--heel-pad-grading", type=float, default=0.0, metavar="MM",
+                    help="the foot's heel pad graded into the soft tissue over its last MM mm (build_foot's "
+                         "heel_pad_grading; 0 = the model's default)")
     ap.add_argument("--linear", default="auto", help="linear solver (auto, pardiso, amg, scipy)")
     ap.add_argument("--timeout", type=float, default=6 * 3600.0, help="per case [s]")
     ap.add_argument("--json", default=str(HERE / "results" / "convergence_models.json"))
@@ -351,7 +361,8 @@ def main(argv=None) -> int:
     if args.reuse and out_path.is_file():
         for model, cases in json.loads(out_path.read_text()).get("cases", {}).items():
             for c in cases:
-                if "error" not in c:
+                if "error" not in c and (model != "foot" or float(c.get("heel_pad_grading_mm", 0.0))
+                                         == args.heel_pad_grading):
                     done[(model, c["level"], float(c.get("size_factor", 1.0)))] = c
     doc = {"description": "mesh convergence of the foot (standing, 70 kg, chain loads) and the knee (1150 N axial, "
                           "full extension, without and with menisci); see benchmarks/convergence_models.py",
@@ -373,8 +384,12 @@ def main(argv=None) -> int:
                 res["reused"] = True
             else:
                 cmd = ["--_worker", model, level, str(sf), args.linear]
+                g = args.heel_pad_grading if model == "foot" else 0.0
                 if args.checkpoint_dir:
-                    cmd.append(str(Path(args.checkpoint_dir) / f"convergence_{model}_{level}_x{sf:g}.npz"))
+                    cmd.append(str(Path(args.checkpoint_dir) / f"convergence_{model}_{level}_x{sf:g}"
+                                                             f"{f'_g{g:g}' if g else ''}.npz"))
+                if g:
+                    cmd.append(f"--heel-pad-grading={g:g}")
                 res = run_child(__file__, cmd, timeout=args.timeout)
             res.setdefault("level", level)
             res.setdefault("size_factor", sf)

@@ -33,7 +33,7 @@ __all__ = ["FiniteStrainSystem", "solve_finite_strain"]
 
 log = logging.getLogger(__name__)
 
-_NPAR = 10  # parameter slots per element (the longest: a hyperfoam with a Poisson ratio per term)
+_NPAR = 23  # parameter slots per element (the longest: a mixture of two models of up to 10 parameters each)
 
 
 def kernel_material(m):
@@ -56,7 +56,7 @@ class FiniteStrainSystem:
         self.n_dofs = 3 * mesh.n_nodes
         pattern = problem.pattern
         self.pattern = pattern
-        from .assembly import FINITE_STRAIN_FORMULATIONS, UNCOUPLED_MODELS, coupled_material_message
+        from .assembly import FINITE_STRAIN_FORMULATIONS, coupled_material_message, is_uncoupled
 
         per_mat = [kernel_material(m) for m in problem.materials.values()]
         self.formulation = getattr(problem, "finite_strain_formulation", "standard")
@@ -64,8 +64,8 @@ class FiniteStrainSystem:
             raise ValueError(f"finite_strain_formulation must be one of {list(FINITE_STRAIN_FORMULATIONS)}, "
                              f"got {self.formulation!r}")
         if self.formulation == "mean_dilatation":
-            for (region, m), (mid, _, _) in zip(problem.materials.items(), per_mat, strict=True):
-                if mid not in UNCOUPLED_MODELS:
+            for region, m in problem.materials.items():
+                if not is_uncoupled(m if not isinstance(m, LinearElastic) else StVenantKirchhoff(m.E, m.nu)):
                     raise ValueError(coupled_material_message(
                         f"material {getattr(m, 'name', region)!r} ({type(m).__name__}, region {region!r})"))
         self.blocks = []
@@ -73,6 +73,13 @@ class FiniteStrainSystem:
             mid = problem.material_index[k]
             models = np.array([per_mat[i][0] for i in range(len(per_mat))], dtype=np.int64)[mid]
             params = np.stack([pm[1] for pm in per_mat])[mid]
+            mats = list(problem.materials.values())
+            for i, m in enumerate(mats):  # graded mixtures: the fraction at each element's reference centroid
+                if getattr(m, "graded", False):
+                    sel = np.flatnonzero(mid == i)
+                    if sel.size:
+                        corners = b.cells[sel][:, : b.etype.corner_nodes or b.etype.n_nodes]
+                        params[sel, 0] = m.weights(mesh.points[corners].mean(axis=1))
             fibres = np.stack([pm[2] for pm in per_mat])[mid]
             nel, nen = b.cells.shape
             self.blocks.append({

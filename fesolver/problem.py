@@ -118,11 +118,11 @@ class Problem:
         if self.contacts and self.analysis == "linear":
             raise ModelError("contact needs the finite-strain analysis (analysis 'auto' or 'nonlinear')")
         if self.finite_strain_formulation == "mean_dilatation":
-            from .assembly import UNCOUPLED_MODELS, coupled_material_message
+            from .assembly import coupled_material_message, is_uncoupled
 
             rigid_regions = {b.region for b in self.rigid_bodies}
             for region, m in self.materials.items():
-                if region not in rigid_regions and getattr(m, "model_id", None) not in UNCOUPLED_MODELS:
+                if region not in rigid_regions and not is_uncoupled(m):
                     raise ModelError(coupled_material_message(
                         f"material {getattr(m, 'name', region)!r} of region {region!r} ({type(m).__name__})"))
         for body in self.rigid_bodies:
@@ -145,6 +145,10 @@ class Problem:
             if isinstance(m, LinearElastic):
                 out.append(m)
             else:
+                if getattr(m, "graded", False):
+                    raise ModelError(f"material {getattr(m, 'name', name)!r} of region {name!r} is a graded "
+                                     f"mixture: the small-strain (linear) analysis takes one modulus per region; "
+                                     f"use analysis 'nonlinear'")
                 E, nu = m.small_strain_moduli()
                 out.append(LinearElastic(E, nu, density=m.density, name=name))
         return out

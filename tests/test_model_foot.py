@@ -316,6 +316,36 @@ def test_heel_pad_is_a_volume_of_the_geometry(side):
     print(f"\nheel pad {region_volume(model, 'heel_pad') / 1e3:.1f} mL, front face x = {front:.1f} mm")
 
 
+def test_graded_heel_pad_has_no_jump_at_its_front():
+    """``heel_pad_grading``: the same mesh, the pad a mixture of its Ogden and the soft tissue whose soft fraction
+    each element takes at its centroid, 0 behind the grading and rising to about 1 at the pad's front face
+    (so the pad's stiffness meets the soft tissue's there without the jump of about 50)."""
+    from fesolver.materials import Mixture
+    from fesolver.nonlinear import FiniteStrainSystem
+
+    g = 20.0
+    model = build_foot(length=L, arch_height=15.0, mesh="coarse", heel_pad_grading=g)
+    plain = foot(15.0)
+    assert model.mesh.n_nodes == plain.mesh.n_nodes and model.params["heel_pad"]["grading_mm"] == g
+    assert not isinstance(plain.materials["heel_pad"], Mixture)
+    pad_mat = model.materials["heel_pad"]
+    assert isinstance(pad_mat, Mixture) and pad_mat.first == plain.materials["heel_pad"]
+    assert pad_mat.second == model.materials["soft_tissue"]
+    system = FiniteStrainSystem(model.problem(finite_strain_formulation="mean_dilatation"))
+    blk = system.blocks[0]
+    sel = model.mesh.cell_sets["heel_pad"][0]
+    xc = model.mesh.points[blk["cells"][sel, :4]].mean(axis=1)
+    w = blk["params"][sel, 0]
+    np.testing.assert_allclose(w, pad_mat.weights(xc), atol=1e-15)
+    front = model.params["heel_pad"]["front_x_mm"]
+    assert np.all(w[xc[:, 0] <= front - g] == 0.0)
+    near_front = xc[:, 0] > front - 0.25 * model.params["size_mm"]
+    assert near_front.any() and np.all(w[near_front] > 0.8), w[near_front]
+    assert not np.isnan(blk["params"]).any()  # every graded element got its fraction
+    with pytest.raises(ModelError, match="heel_pad_grading"):
+        build_foot(length=L, mesh="coarse", heel_pad_grading=-1.0)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("level", ["medium", "fine"])
 def test_finer_levels_mesh(level):

@@ -325,7 +325,7 @@ def finite_strain_response(points, etype: ElementType, conn, u, model, params, f
     u = np.ascontiguousarray(u, dtype=np.float64).reshape(-1, 3)
     models = np.ascontiguousarray(np.broadcast_to(np.asarray(model, dtype=np.int64), (nel,)))
     if formulation == "mean_dilatation":
-        check_uncoupled(models)
+        check_uncoupled(models, params)
         if pressure is None:
             pressure = np.empty(nel)
         theta = np.empty(nel)
@@ -344,7 +344,16 @@ FINITE_STRAIN_FORMULATIONS = ("standard", "mean_dilatation")
 UNCOUPLED_MODELS = (2, 3, 4, 5)
 
 _MODEL_NAMES = ("St Venant-Kirchhoff", "neo-Hookean", "Mooney-Rivlin", "polynomial2", "Ogden",
-                "trans-iso Mooney-Rivlin", "fibre neo-Hookean", "hyperfoam")
+                "trans-iso Mooney-Rivlin", "fibre neo-Hookean", "hyperfoam", "mixture")
+
+
+def is_uncoupled(material) -> bool:
+    """True for a material whose energy splits into isochoric and volumetric parts: its model id is in
+    :data:`UNCOUPLED_MODELS`, or it is a mixture (model 8) of two such materials."""
+    mid = getattr(material, "model_id", None)
+    if mid == 8:
+        return all(is_uncoupled(c) for c in material.constituents)
+    return mid in UNCOUPLED_MODELS
 
 
 def coupled_material_message(what: str) -> str:
@@ -355,10 +364,19 @@ def coupled_material_message(what: str) -> str:
             f"'standard' formulation")
 
 
-def check_uncoupled(models) -> None:
-    """Raise ``ValueError`` unless every model id in ``models`` is uncoupled (:data:`UNCOUPLED_MODELS`)."""
+def check_uncoupled(models, params=None) -> None:
+    """Raise ``ValueError`` unless every model id in ``models`` is uncoupled (:data:`UNCOUPLED_MODELS`), or a
+    mixture (model 8) of two uncoupled models (read from ``params (nel, npar)``)."""
     models = np.asarray(models)
-    bad = np.flatnonzero(~np.isin(models, UNCOUPLED_MODELS))
+    ok = np.isin(models, UNCOUPLED_MODELS)
+    mix = np.flatnonzero(models == 8)
+    if mix.size and params is not None:
+        from ..materials._kernels import MIXTURE_SLOTS
+
+        p = np.asarray(params)
+        p = np.broadcast_to(p, (models.size, p.shape[-1]))[mix]
+        ok[mix] = np.isin(p[:, 1], UNCOUPLED_MODELS) & np.isin(p[:, 2 + MIXTURE_SLOTS], UNCOUPLED_MODELS)
+    bad = np.flatnonzero(~ok)
     if bad.size:
         m = int(models[bad[0]])
         name = _MODEL_NAMES[m] if 0 <= m < len(_MODEL_NAMES) else f"unknown model {m}"
@@ -376,11 +394,11 @@ def mean_dilatation_pressure(points, etype: ElementType, conn, u, model, params)
     conn = _conn(conn)
     nel = conn.shape[0]
     models = np.ascontiguousarray(np.broadcast_to(np.asarray(model, dtype=np.int64), (nel,)))
-    check_uncoupled(models)
     xi, w = etype.rule()
     dN = np.ascontiguousarray(etype.dshape(xi))
     params = np.ascontiguousarray(np.broadcast_to(np.atleast_1d(np.asarray(params, dtype=np.float64)),
                                                   (nel, np.atleast_1d(params).shape[-1])))
+    check_uncoupled(models, params)
     u = np.ascontiguousarray(u, dtype=np.float64).reshape(-1, 3)
     pressure = np.empty(nel)
     theta = np.empty(nel)
@@ -399,9 +417,19 @@ def isochoric_params(models, params) -> np.ndarray:
 
     models = np.asarray(models)
     out = np.array(params, dtype=np.float64, copy=True)
-    out[np.isin(models, (MK.MOONEY_RIVLIN, MK.TRANS_ISO_MOONEY_RIVLIN)), 2] = 0.0
-    out[models == MK.OGDEN, 7] = 0.0
-    poly = models == MK.POLYNOMIAL2
-    out[poly, 5] = np.inf
-    out[poly, 6] = 0.0
+
+    def switch_off(rows, mids, k0):
+        out[rows[np.isin(mids, (MK.MOONEY_RIVLIN, MK.TRANS_ISO_MOONEY_RIVLIN))], k0 + 2] = 0.0
+        out[rows[mids == MK.OGDEN], k0 + 7] = 0.0
+        poly = rows[mids == MK.POLYNOMIAL2]
+        out[poly, k0 + 5] = np.inf
+        out[poly, k0 + 6] = 0.0
+
+    single = np.flatnonzero(models != MK.MIXTURE)
+    switch_off(single, models[single], 0)
+    mix = np.flatnonzero(models == MK.MIXTURE)  # a mixture: both constituents' volumetric terms
+    if mix.size:
+        n = MK.MIXTURE_SLOTS
+        switch_off(mix, out[mix, 1].astype(np.int64), 2)
+        switch_off(mix, out[mix, 2 + n].astype(np.int64), 3 + n)
     return out

@@ -12,7 +12,15 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ..materials._kernels import MOONEY_RIVLIN, OGDEN, POLYNOMIAL2, TRANS_ISO_MOONEY_RIVLIN, pk2_and_tangent
+from ..materials._kernels import (
+    MIXTURE,
+    MIXTURE_SLOTS,
+    MOONEY_RIVLIN,
+    OGDEN,
+    POLYNOMIAL2,
+    TRANS_ISO_MOONEY_RIVLIN,
+    pk2_and_tangent,
+)
 from ._kernels import _jacobian_inverse, _physical_gradients
 
 
@@ -178,31 +186,41 @@ def deformation_at_points(points, conn, dN_at, u, Fout):
 
 
 @njit(cache=True, inline="always")
+def _isochoric_single(model, piso, k0):
+    """Switch off the volumetric term of the single model whose parameters start at ``piso[k0]``."""
+    if model == MOONEY_RIVLIN or model == TRANS_ISO_MOONEY_RIVLIN:
+        piso[k0 + 2] = 0.0
+    elif model == POLYNOMIAL2:
+        piso[k0 + 5] = np.inf
+        piso[k0 + 6] = 0.0
+    elif model == OGDEN:
+        piso[k0 + 7] = 0.0
+
+
+@njit(cache=True, inline="always")
 def _isochoric_params(model, pe, piso):
     """Copy ``pe`` to ``piso`` with the volumetric term of an uncoupled model switched off.
 
     With these parameters :func:`~fesolver.materials._kernels.pk2_and_tangent` returns exactly the isochoric
     energy, stress and tangent: its volumetric derivatives ``Wy[2]``, ``Wyy[2, 2]`` are proportional to
     ``k`` (Mooney-Rivlin, trans-iso Mooney-Rivlin), ``K`` (Ogden) or ``1 / D1``, ``1 / D2`` (polynomial,
-    whose ``D2 = 0`` omits the quartic term).
+    whose ``D2 = 0`` omits the quartic term). A mixture (model 8) switches off both constituents' terms.
     """
     for i in range(pe.shape[0]):
         piso[i] = pe[i]
-    if model == MOONEY_RIVLIN or model == TRANS_ISO_MOONEY_RIVLIN:
-        piso[2] = 0.0
-    elif model == POLYNOMIAL2:
-        piso[5] = np.inf
-        piso[6] = 0.0
-    elif model == OGDEN:
-        piso[7] = 0.0
+    if model == MIXTURE:
+        _isochoric_single(int(pe[1]), piso, 2)
+        _isochoric_single(int(pe[2 + MIXTURE_SLOTS]), piso, 3 + MIXTURE_SLOTS)
+    else:
+        _isochoric_single(model, piso, 0)
 
 
 @njit(cache=True, inline="always")
-def _volumetric(model, pe, theta):
-    r"""Volumetric energy of an uncoupled model and its first two derivatives, :math:`(U, U', U'')(\theta)`."""
+def _volumetric_single(model, pe, k0, theta):
+    r""":math:`(U, U', U'')(\theta)` of the single uncoupled model whose parameters start at ``pe[k0]``."""
     if model == POLYNOMIAL2:
-        D1 = pe[5]
-        D2 = pe[6]
+        D1 = pe[k0 + 5]
+        D2 = pe[k0 + 6]
         d = theta - 1.0
         U = d * d / D1
         dU = 2.0 * d / D1
@@ -212,9 +230,21 @@ def _volumetric(model, pe, theta):
             dU += 4.0 * d**3 / D2
             ddU += 12.0 * d * d / D2
         return U, dU, ddU
-    k = pe[7] if model == OGDEN else pe[2]
+    k = pe[k0 + 7] if model == OGDEN else pe[k0 + 2]
     lt = math.log(theta)
     return 0.5 * k * lt * lt, k * lt / theta, k * (1.0 - lt) / (theta * theta)
+
+
+@njit(cache=True, inline="always")
+def _volumetric(model, pe, theta):
+    r"""Volumetric energy of an uncoupled model and its first two derivatives, :math:`(U, U', U'')(\theta)`;
+    a mixture's is the weighted sum of its constituents'."""
+    if model == MIXTURE:
+        w = pe[0]
+        Ua, dUa, ddUa = _volumetric_single(int(pe[1]), pe, 2, theta)
+        Ub, dUb, ddUb = _volumetric_single(int(pe[2 + MIXTURE_SLOTS]), pe, 3 + MIXTURE_SLOTS, theta)
+        return ((1.0 - w) * Ua + w * Ub, (1.0 - w) * dUa + w * dUb, (1.0 - w) * ddUa + w * ddUb)
+    return _volumetric_single(model, pe, 0, theta)
 
 
 @njit(cache=True, inline="always")

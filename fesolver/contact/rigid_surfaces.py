@@ -77,6 +77,8 @@ def contact_modulus(problem, nodes: np.ndarray) -> float:
     on[np.asarray(nodes, dtype=np.int64)] = True
 
     def E_of(m):
+        if getattr(m, "graded", False):  # a graded mixture: its stiffer end (E is monotone in the fraction)
+            return max(E_of(c) for c in m.constituents)
         return float(m.small_strain_moduli()[0]) if hasattr(m, "small_strain_moduli") else float(m.E)
 
     near, every = 0.0, 0.0

@@ -90,6 +90,8 @@ class UT4NodalIntegration:
     def __init__(self, block: int, material, alpha: float = 0.05, name: str = "ut4"):
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"ut4: alpha must be in [0, 1], got {alpha}")
+        if getattr(material, "graded", False):
+            raise ValueError(f"ut4: material {material.name!r} is a graded mixture; UT4 takes one material per block")
         self.block, self.material, self.alpha, self.name = block, material, float(alpha), name
 
     def setup(self, system) -> None:

@@ -3,7 +3,8 @@
 * :mod:`~fesolver.materials.linear`: isotropic linear elasticity (small strain);
 * :mod:`~fesolver.materials.hyperelastic`: St Venant-Kirchhoff, neo-Hookean, Mooney-Rivlin, second-order
   polynomial, Ogden, compressible foam (hyperfoam) and fibre-reinforced (tension-only fibres) models for
-  finite strain; their stress and tangent are evaluated by the numba kernels in :mod:`~fesolver.materials._kernels`;
+  finite strain, and mixtures of two of them (uniform or graded in space); their stress and tangent are
+  evaluated by the numba kernels in :mod:`~fesolver.materials._kernels`;
 * :mod:`~fesolver.materials.active_contraction`: FEBio's active fibre contraction (an added fibre stress).
 """
 
@@ -16,6 +17,8 @@ from .hyperelastic import (
 from .hyperelastic import (
     FibreNeoHookean,
     Hyperfoam,
+    LinearGrading,
+    Mixture,
     MooneyRivlin,
     NeoHookean,
     Ogden,
@@ -36,6 +39,8 @@ __all__ = [
     "TransIsoMooneyRivlin",
     "FibreNeoHookean",
     "Hyperfoam",
+    "Mixture",
+    "LinearGrading",
     "MATERIAL_MODELS",
     "ActiveFibreContraction",
 ]

@@ -53,6 +53,8 @@ model id  name                        params
 7         hyperfoam (Ogden-Hill)      n_terms, mu1, alpha1, mu2, alpha2, mu3, alpha3, beta
                                       (one beta for every term), or -n_terms, ..., beta1,
                                       beta2, beta3 (10 values, per-term beta)
+8         mixture of two models       w, model_a, params_a (10 slots), model_b, params_b
+                                      (10 slots): W = (1 - w) W_a + w W_b, 0 <= w <= 1
 ========  ==========================  ===================================================
 
 Hyperfoam packs its parameters into the 8 slots of the longest model when every term has the same
@@ -78,9 +80,13 @@ OGDEN = 4
 TRANS_ISO_MOONEY_RIVLIN = 5
 FIBRE_NEO_HOOKEAN = 6
 HYPERFOAM = 7
+MIXTURE = 8
 
 #: length of ``params`` per model id (hyperfoam: 10 when its terms have different Poisson's ratios)
-N_PARAMS = (2, 2, 3, 7, 8, 7, 6, 8)
+N_PARAMS = (2, 2, 3, 7, 8, 7, 6, 8, 23)
+
+#: mixture (model 8): parameter slots of each constituent (the longest single model, hyperfoam with per-term beta)
+MIXTURE_SLOTS = 10
 
 #: Ogden and hyperfoam: two eigenvalues of C closer than this (relative) use the coalescence limit of the spectral
 #: tangent
@@ -418,6 +424,36 @@ def _st_venant_kirchhoff(params, C, S, D):
 
 @njit(cache=True)
 def pk2_and_tangent(model, params, C, a0, S, D):
+    r"""Second Piola-Kirchhoff stress ``S`` (3x3), material tangent ``D`` (6x6) and energy of any model, the
+    mixture (model 8) included; the single models are :func:`_pk2_and_tangent_single` (formulas there).
+
+    **8 mixture** ``(w, model_a, params_a[10], model_b, params_b[10])``, a solid mixture of two single models
+    sharing the deformation (as FEBio's "solid mixture", whose constituents' energies add):
+    :math:`W = (1 - w)\,W_a + w\,W_b`, so :math:`\mathbf S` and :math:`\mathbb C` are the same weighted sums;
+    a weight that varies from element to element grades one material into the other. Both constituents see
+    the same fibre direction ``a0``.
+    """
+    if model != MIXTURE:
+        return _pk2_and_tangent_single(model, params, C, a0, S, D)
+    n = MIXTURE_SLOTS
+    w = params[0]
+    Sb = np.empty((3, 3))
+    Db = np.empty((6, 6))
+    Wa = _pk2_and_tangent_single(int(params[1]), params[2:2 + n], C, a0, S, D)
+    Wb = _pk2_and_tangent_single(int(params[2 + n]), params[3 + n:3 + 2 * n], C, a0, Sb, Db)
+    for i in range(3):
+        for j in range(3):
+            S[i, j] = (1.0 - w) * S[i, j] + w * Sb[i, j]
+    for p in range(6):
+        for q in range(6):
+            D[p, q] = (1.0 - w) * D[p, q] + w * Db[p, q]
+    if math.isinf(Wa) or math.isinf(Wb):
+        return np.inf
+    return (1.0 - w) * Wa + w * Wb
+
+
+@njit(cache=True)
+def _pk2_and_tangent_single(model, params, C, a0, S, D):
     r"""Second Piola-Kirchhoff stress ``S`` (3x3) and material tangent ``D`` (6x6, Voigt, engineering shears) [MPa].
 
     Returns the strain-energy density :math:`W` [MPa = mJ/mm^3]. ``S`` and ``D`` are overwritten. If

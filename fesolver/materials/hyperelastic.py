@@ -33,6 +33,8 @@ __all__ = [
     "TransIsoMooneyRivlin",
     "FibreNeoHookean",
     "Hyperfoam",
+    "Mixture",
+    "LinearGrading",
     "MODELS",
 ]
 
@@ -742,6 +744,138 @@ class Hyperfoam(_Hyperelastic):
 
     def small_strain_moduli(self) -> tuple[float, float]:
         return _E_nu_from_K_mu(self.bulk_modulus, self.shear_modulus)
+
+
+@dataclass(frozen=True)
+class LinearGrading:
+    """A weight that rises smoothly from 0 to 1 along a direction: the grading of a :class:`Mixture`.
+
+    With ``s = (X . axis - start) / (end - start)`` clipped to [0, 1] (``axis`` normalised, ``X`` a reference
+    point [mm]) the weight is ``3 s^2 - 2 s^3``: 0 up to ``start``, 1 from ``end`` on, continuous with a
+    continuous first derivative in between. ``end < start`` grades the other way along ``axis``.
+
+    >>> g = LinearGrading(axis=(1.0, 0.0, 0.0), start=0.0, end=10.0)
+    >>> [round(float(v), 3) for v in g(np.array([[-1.0, 0, 0], [5.0, 0, 0], [12.0, 0, 0]]))]
+    [0.0, 0.5, 1.0]
+    """
+
+    axis: tuple[float, float, float]
+    start: float
+    end: float
+
+    def __post_init__(self):
+        a = np.asarray(self.axis, dtype=np.float64)
+        if a.shape != (3,) or not np.all(np.isfinite(a)) or np.linalg.norm(a) == 0.0:
+            raise ValueError(f"LinearGrading: axis must be a non-zero finite 3-vector, got {self.axis!r}")
+        if not (np.isfinite(self.start) and np.isfinite(self.end)) or self.start == self.end:
+            raise ValueError(f"LinearGrading: start and end must be finite and different mm, got {self.start}, "
+                             f"{self.end}")
+
+    def __call__(self, X) -> np.ndarray:
+        """Weights (n,) at reference points ``X (n, 3)`` [mm]."""
+        a = np.asarray(self.axis, dtype=np.float64)
+        x = np.asarray(X, dtype=np.float64) @ (a / np.linalg.norm(a))
+        s = np.clip((x - self.start) / (self.end - self.start), 0.0, 1.0)
+        return s * s * (3.0 - 2.0 * s)
+
+
+@dataclass(frozen=True)
+class Mixture(_Hyperelastic):
+    """Solid mixture of two hyperelastic materials sharing the deformation (kernel model 8).
+
+    ``W = (1 - w) W_first + w W_second`` (FEBio's "solid mixture" adds its constituents' energies; here each is
+    scaled by its volume fraction), so stress and tangent are the same weighted sums. With a
+    :class:`LinearGrading` as ``weight`` the fraction varies from element to element (evaluated at each
+    element's reference centroid by the finite-strain system): one tissue grades into another without a
+    jump in stiffness at their interface.
+
+    Parameters
+    ----------
+    first, second : hyperelastic material
+        Isotropic (not fibre-reinforced) single materials; mixtures do not nest.
+    weight : float or LinearGrading
+        Fraction ``w`` of ``second`` in [0, 1], or its grading in space.
+    density : float
+        Mass density [t/mm^3].
+    name : str
+        Label used in error messages and outputs.
+
+    >>> from fesolver.materials.hyperelastic import MooneyRivlin, Mixture
+    >>> a, b = MooneyRivlin(c1=1.0, c2=0.0, k=100.0), MooneyRivlin(c1=3.0, c2=0.0, k=100.0)
+    >>> round(Mixture(a, b, weight=0.25).lame[1], 6)  # shear modulus 0.75 * 2 + 0.25 * 6
+    3.0
+    """
+
+    first: _Hyperelastic
+    second: _Hyperelastic
+    weight: float | LinearGrading = 0.5
+    density: float = 0.0
+    name: str = "mixture"
+
+    model_id: ClassVar[int] = _kernels.MIXTURE
+
+    def __post_init__(self):
+        for role in ("first", "second"):
+            c = getattr(self, role)
+            if not isinstance(c, _Hyperelastic) or isinstance(c, Mixture):
+                _fail(self, f"{role} must be a single hyperelastic material (mixtures do not nest), got "
+                            f"{type(c).__name__}")
+            if c.fibre_reinforced:
+                _fail(self, f"{role} ({type(c).__name__} {c.name!r}) is fibre-reinforced; a mixture takes "
+                            f"isotropic materials")
+            if c.params.size > _kernels.MIXTURE_SLOTS:
+                _fail(self, f"{role} has {c.params.size} parameters, more than {_kernels.MIXTURE_SLOTS}")
+        if not isinstance(self.weight, LinearGrading):
+            w = self.weight
+            if isinstance(w, bool) or not isinstance(w, (int, float, np.floating)) or not 0.0 <= float(w) <= 1.0:
+                _fail(self, f"weight must be a number in [0, 1] or a LinearGrading, got {w!r}")
+        self._check_density()
+
+    @property
+    def constituents(self) -> tuple[_Hyperelastic, _Hyperelastic]:
+        return self.first, self.second
+
+    @property
+    def graded(self) -> bool:
+        """True when the weight varies in space (a :class:`LinearGrading`)."""
+        return isinstance(self.weight, LinearGrading)
+
+    def weights(self, X) -> np.ndarray:
+        """Fraction of ``second`` (n,) at reference points ``X (n, 3)`` [mm]."""
+        X = np.asarray(X, dtype=np.float64).reshape(-1, 3)
+        return self.weight(X) if self.graded else np.full(X.shape[0], float(self.weight))
+
+    def at(self, w: float) -> Mixture:
+        """The same mixture with the uniform fraction ``w`` of ``second``."""
+        return Mixture(self.first, self.second, weight=float(w), density=self.density, name=self.name)
+
+    @property
+    def params(self) -> np.ndarray:
+        """``(w, model_a, params_a[10], model_b, params_b[10])``; ``w`` is NaN when graded (the system fills it
+        per element from :meth:`weights`)."""
+        n = _kernels.MIXTURE_SLOTS
+        p = np.zeros(3 + 2 * n)
+        p[0] = np.nan if self.graded else float(self.weight)
+        for k0, c in ((1, self.first), (2 + n, self.second)):
+            p[k0] = c.model_id
+            p[k0 + 1: k0 + 1 + c.params.size] = c.params
+        return p
+
+    def small_strain_moduli(self) -> tuple[float, float]:
+        if self.graded:
+            raise ValueError(f"Mixture {self.name!r}: graded, its small-strain moduli vary in space")
+        w = float(self.weight)
+        K = mu = 0.0
+        for f, c in ((1.0 - w, self.first), (w, self.second)):
+            E, nu = c.small_strain_moduli()
+            K += f * E / (3.0 * (1.0 - 2.0 * nu))
+            mu += f * E / (2.0 * (1.0 + nu))
+        return _E_nu_from_K_mu(K, mu)
+
+    def pk2(self, C, a0=None):
+        if self.graded:
+            raise ValueError(f"Mixture {self.name!r}: graded; evaluate it at one fraction with .at(w)")
+        return super().pk2(C, a0)
 
 
 #: model-file name -> (constructor, required keys, optional keys), like ``MATERIAL_MODELS``

@@ -58,7 +58,7 @@ import numpy as np
 from ..elements import LINE2, TET4, TET10, TRI3, TRI6
 from ..elements.truss import TrussMaterial
 from ..errors import ModelError
-from ..materials.hyperelastic import MooneyRivlin, Ogden, Polynomial2, TransIsoMooneyRivlin
+from ..materials.hyperelastic import LinearGrading, Mixture, MooneyRivlin, Ogden, Polynomial2, TransIsoMooneyRivlin
 from ..mesh import Mesh, SolidBlock, check_mesh
 from . import MESH_LEVELS, AnatomicalModel
 from .outline import plantar_outline, width_at
@@ -87,6 +87,7 @@ PARAMETER_RANGES: dict[str, tuple[float, float]] = {
     "heel_pad_thickness": (8.0, 30.0),
     "joint_gap": (1.0, 6.0),
     "fascia_thickness": (1.0, 5.0),
+    "heel_pad_grading": (0.0, 40.0),
 }
 
 BONES = ("calcaneus", "talus", "midfoot", "metatarsal1", "metatarsal2", "metatarsal3", "metatarsal4",
@@ -319,7 +320,7 @@ def _check_range(name: str, value) -> float:
 def build_foot(length: float = 260.0, arch_height: float = 15.0, heel_pad_thickness: float = 18.0,
                mesh: str = "coarse", side: str = "right", fascia: str = "solid", joint_gap: float = 3.0,
                fascia_thickness: float = 2.5, order: int | None = None, size_factor: float = 1.0,
-               check: bool = True) -> AnatomicalModel:
+               check: bool = True, heel_pad_grading: float = 0.0) -> AnatomicalModel:
     """Build the parametric foot (geometry, mesh, regions, sets, materials, landmarks).
 
     Parameters
@@ -348,6 +349,12 @@ def build_foot(length: float = 260.0, arch_height: float = 15.0, heel_pad_thickn
         Multiplies the level's element sizes (0.25-4; for convergence studies).
     check : bool
         Run :func:`fesolver.mesh.check_mesh` on the result.
+    heel_pad_grading : float, mm
+        0-40. With 0 the heel pad's material (Ogden) meets the soft tissue's (polynomial) at the pad's front face
+        with a jump of about 50 in small-strain stiffness. A length ``g > 0`` grades the pad into the soft
+        tissue over its last ``g`` mm: the pad is a :class:`~fesolver.materials.Mixture` of the two whose soft
+        fraction rises smoothly from 0 at ``front - g`` to 1 at the front face (element by element, at the
+        centroids), so no jump is left there.
 
     Returns
     -------
@@ -365,6 +372,7 @@ def build_foot(length: float = 260.0, arch_height: float = 15.0, heel_pad_thickn
     hp = _check_range("heel_pad_thickness", heel_pad_thickness)
     gap = _check_range("joint_gap", joint_gap)
     t_f = _check_range("fascia_thickness", fascia_thickness)
+    grading = _check_range("heel_pad_grading", heel_pad_grading)
     if mesh not in FOOT_LEVELS:
         raise ModelError(f"foot: mesh must be one of {list(MESH_LEVELS)}, got {mesh!r}")
     if side not in ("right", "left"):
@@ -383,6 +391,8 @@ def build_foot(length: float = 260.0, arch_height: float = 15.0, heel_pad_thickn
     geo = _mesh_with_gmsh(L, lay, gap, t_f, size, near, order, fascia, hp)
     t_mesh = time.perf_counter() - t0
     model = _assemble(L, lay, geo, gap, near, order, fascia)
+    if grading > 0.0:
+        model.materials["heel_pad"] = graded_heel_pad(model.materials, heel_pad_front(lay), grading)
     if side == "left":
         _mirror(model)
     if check:
@@ -397,7 +407,7 @@ def build_foot(length: float = 260.0, arch_height: float = 15.0, heel_pad_thickn
         "build_seconds": round(elapsed, 3),
         "region_elements": {n: int(sum(v.size for v in s.values())) for n, s in m.cell_sets.items()},
         "heel_pad": {"front_x_mm": heel_pad_front(lay), "slab_height_mm": HEEL_PAD_SLAB * hp,
-                     "shadow_scale": HEEL_PAD_SHADOW},
+                     "shadow_scale": HEEL_PAD_SHADOW, "grading_mm": grading},
     })
     log.info("foot %s: %s in %.1f s", mesh, m.summary(), elapsed)
     return model
@@ -768,6 +778,14 @@ def _occ_ellipsoid(occ, centre, semi, R) -> int:
     M = np.column_stack([(np.asarray(R) * np.asarray(semi)[None, :]) @ P, centre])
     occ.affineTransform([(3, tag)], list(M.ravel()))
     return tag
+
+
+def graded_heel_pad(materials: dict, front_x: float, length: float):
+    """The heel pad graded into the soft tissue over its last ``length`` mm before ``front_x`` (x, mm): a
+    :class:`~fesolver.materials.Mixture` of ``materials["heel_pad"]`` and ``materials["soft_tissue"]`` whose
+    soft fraction rises smoothly from 0 at ``front_x - length`` to 1 at ``front_x``."""
+    grading = LinearGrading(axis=(1.0, 0.0, 0.0), start=front_x - length, end=front_x)
+    return Mixture(materials["heel_pad"], materials["soft_tissue"], weight=grading, name="heel_pad")
 
 
 def heel_pad_front(lay: dict) -> float:
