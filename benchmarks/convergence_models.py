@@ -6,6 +6,7 @@ their standard loads at the coarse, medium and fine mesh levels, and their chang
     python benchmarks/convergence_models.py --models knee_menisci --reuse    # add a model, keep the others
     python benchmarks/convergence_models.py --foot-size-factor fine=1.3      # a coarser "fine" foot
     python benchmarks/convergence_models.py --models foot --heel-pad-grading 20 --json graded.json
+    python benchmarks/convergence_models.py --models foot --ground-friction 0.46 --json friction.json
 
 Standard loads (the same as ``docs/validation.md`` and ``tests/test_validation.py``):
 
@@ -149,16 +150,18 @@ def _timing(res, solve_s: float, resumed: bool) -> dict:
 
 
 def foot_case(level: str, size_factor: float = 1.0, linear: str = "auto", checkpoint=None,
-              heel_pad_grading: float = 0.0) -> dict:
+              heel_pad_grading: float = 0.0, ground_friction: float = 0.0) -> dict:
     """Build the standing foot at ``level`` (element sizes times ``size_factor``, the heel pad graded into the
-    soft tissue over ``heel_pad_grading`` mm, build_foot's parameter) and solve it."""
+    soft tissue over ``heel_pad_grading`` mm, build_foot's parameter) and solve it (on a ground with Coulomb
+    friction ``ground_friction``, the scenario's ``foot.ground_friction``)."""
     from fesolver.chain import chain_loads
     from fesolver.models.cache import cached_build
     from fesolver.models.foot import build_foot
     from fesolver.scenario import load_scenario
     from fesolver.simulate import foot_metrics, foot_problem
 
-    s = load_scenario(SCENARIO, overrides={"mesh.level": level, "solver.linear": linear})
+    s = load_scenario(SCENARIO, overrides={"mesh.level": level, "solver.linear": linear,
+                                           **({"foot.ground_friction": ground_friction} if ground_friction else {})})
     loads = chain_loads(s).foot
     sub = s.section("subject")
     t0 = time.perf_counter()
@@ -175,7 +178,8 @@ def foot_case(level: str, size_factor: float = 1.0, linear: str = "auto", checkp
     p = m["plantar"]
     bw = loads.body_weight_N
     out = {"model": "foot", "level": level, "size_factor": size_factor,
-           "heel_pad_grading_mm": float(foot.params["heel_pad"].get("grading_mm", 0.0)), "dofs": 3 * model.mesh.n_nodes,
+           "heel_pad_grading_mm": float(foot.params["heel_pad"].get("grading_mm", 0.0)),
+           "ground_friction": float(s["foot.ground_friction"]), "dofs": 3 * model.mesh.n_nodes,
            "nodes": model.mesh.n_nodes, "elements": model.mesh.n_solid_elements,
            "element": foot.params.get("element"), "build_s": build_s, **_timing(res, solve_s, resumed),
            "steps": len(res.steps), "iterations": int(sum(r.iterations for r in res.steps)),
@@ -268,16 +272,18 @@ def knee_menisci_case(level: str, linear: str = "auto", checkpoint=None) -> dict
 
 
 def worker(argv) -> None:
-    """``--_worker MODEL LEVEL SIZE_FACTOR LINEAR [CHECKPOINT] [--heel-pad-grading=MM]``: run one case, print
+    """``--_worker MODEL LEVEL SIZE_FACTOR LINEAR [CHECKPOINT] [--heel-pad-grading=MM] [--ground-friction=MU]``:
+    run one case, print
     its JSON as the last line. With CHECKPOINT (a restart file) the solve continues from it when it exists; it is
     deleted once the case is done (its result is in the JSON)."""
-    grading = [float(a.split("=", 1)[1]) for a in argv if a.startswith("--heel-pad-grading=")]
-    argv = [a for a in argv if not a.startswith("--heel-pad-grading=")]
+    opts = {a[2:].split("=", 1)[0]: float(a.split("=", 1)[1]) for a in argv if a.startswith("--")}
+    argv = [a for a in argv if not a.startswith("--")]
     model, level, size_factor, linear = argv[0], argv[1], float(argv[2]), argv[3]
     checkpoint = Path(argv[4]) if len(argv) > 4 else None
     from _common import peak_rss_mib
 
-    out = (foot_case(level, size_factor, linear, checkpoint, grading[0] if grading else 0.0) if model == "foot"
+    out = (foot_case(level, size_factor, linear, checkpoint, opts.get("heel-pad-grading", 0.0),
+                     opts.get("ground-friction", 0.0)) if model == "foot"
            else knee_menisci_case(level, linear, checkpoint) if model == "knee_menisci"
            else knee_case(level, linear, checkpoint))
     out["peak_rss_mib"] = peak_rss_mib()
@@ -344,6 +350,9 @@ def main(argv=None) -> int:
     ap.add_argument("--heel-pad-grading", type=float, default=0.0, metavar="MM",
                     help="the foot's heel pad graded into the soft tissue over its last MM mm (build_foot's "
                          "heel_pad_grading; 0 = the model's default)")
+    ap.add_argument("--ground-friction", type=float, default=0.0, metavar="MU",
+                    help="Coulomb friction of the foot on the ground (the scenario's foot.ground_friction; "
+                         "standing.toml has 0)")
     ap.add_argument("--linear", default="auto", help="linear solver (auto, pardiso, amg, scipy)")
     ap.add_argument("--timeout", type=float, default=6 * 3600.0, help="per case [s]")
     ap.add_argument("--json", default=str(HERE / "results" / "convergence_models.json"))
@@ -361,8 +370,9 @@ def main(argv=None) -> int:
     if args.reuse and out_path.is_file():
         for model, cases in json.loads(out_path.read_text()).get("cases", {}).items():
             for c in cases:
-                if "error" not in c and (model != "foot" or float(c.get("heel_pad_grading_mm", 0.0))
-                                         == args.heel_pad_grading):
+                if "error" not in c and (model != "foot" or (
+                        float(c.get("heel_pad_grading_mm", 0.0)) == args.heel_pad_grading
+                        and float(c.get("ground_friction", 0.0)) == args.ground_friction)):
                     done[(model, c["level"], float(c.get("size_factor", 1.0)))] = c
     doc = {"description": "mesh convergence of the foot (standing, 70 kg, chain loads) and the knee (1150 N axial, "
                           "full extension, without and with menisci); see benchmarks/convergence_models.py",
@@ -384,12 +394,14 @@ def main(argv=None) -> int:
                 res["reused"] = True
             else:
                 cmd = ["--_worker", model, level, str(sf), args.linear]
-                g = args.heel_pad_grading if model == "foot" else 0.0
+                g, mu = (args.heel_pad_grading, args.ground_friction) if model == "foot" else (0.0, 0.0)
                 if args.checkpoint_dir:
-                    cmd.append(str(Path(args.checkpoint_dir) / f"convergence_{model}_{level}_x{sf:g}"
-                                                             f"{f'_g{g:g}' if g else ''}.npz"))
+                    tag = f"{f'_g{g:g}' if g else ''}{f'_mu{mu:g}' if mu else ''}"
+                    cmd.append(str(Path(args.checkpoint_dir) / f"convergence_{model}_{level}_x{sf:g}{tag}.npz"))
                 if g:
                     cmd.append(f"--heel-pad-grading={g:g}")
+                if mu:
+                    cmd.append(f"--ground-friction={mu:g}")
                 res = run_child(__file__, cmd, timeout=args.timeout)
             res.setdefault("level", level)
             res.setdefault("size_factor", sf)
