@@ -510,12 +510,14 @@ def sensor_pressure(points: np.ndarray, u: np.ndarray, facets, pressure: np.ndar
     return out
 
 
-def foot_metrics(model, res, ground_normal=(0.0, 0.0, 1.0)) -> dict:
+def foot_metrics(model, res, ground_normal=(0.0, 0.0, 1.0), side: str | None = None) -> dict:
     """Headline foot numbers: plantar fascia tension [N] and peak fibre stress [MPa]; plantar contact (with
     the ground or the insert): peak pressure, peak heel / midfoot / forefoot pressure [kPa], contact area
     [mm^2], force [N], centre of pressure [mm]; heel-pad peak von Mises [MPa]; ``tibial_torque_Nm``, the moment
     [N m] the tibia puts on the talar dome about the leg's axis (+ = turning the foot internally); the bones' posture
-    (``posture``: :func:`~fesolver.models.foot.bone_kinematics`, the navicular drop along ``ground_normal``)."""
+    (``posture``: :func:`~fesolver.models.foot.bone_kinematics`, the navicular drop along ``ground_normal``).
+    ``side`` (the scenario's ``subject.side``) gives the torque's sign; default the model's ``params["side"]``
+    (a user's mesh carries none: then right)."""
     from .models.foot import bone_kinematics, fascia_tension
     from .results import von_mises
 
@@ -558,7 +560,7 @@ def foot_metrics(model, res, ground_normal=(0.0, 0.0, 1.0)) -> dict:
                            "peak_forefoot_sensor_pressure_kPa": sens["forefoot"]})
     if "tibia_xy" in res.reaction_moments:  # the moment the mortise puts on the talar dome about the leg's axis
         mz = 1e-3 * float(res.reaction_moments["tibia_xy"][2])
-        out["tibial_torque_Nm"] = -mz if model.params.get("side") == "left" else mz
+        out["tibial_torque_Nm"] = -mz if (side or model.params.get("side")) == "left" else mz
     if "heel_pad" in model.mesh.cell_sets:
         e = model.mesh.cell_sets["heel_pad"][0]
         out["heel_pad_peak_von_mises_MPa"] = float(von_mises(res.cell_stress[0][e]).max())
@@ -924,7 +926,8 @@ def run_scenario(scenario, outdir, progress: bool = False, parallel: bool | None
                     normal = ground_normal(loads.foot.ground_tilt_deg, loads.foot.foot_pitch_deg,
                                            scenario["subject.side"])
                     part = _solve(f"foot{tag}", model, prob, outdir, steps, progress,
-                                  functools.partial(foot_metrics, ground_normal=normal), resume)
+                                  functools.partial(foot_metrics, ground_normal=normal,
+                                                    side=scenario["subject.side"]), resume)
                     part["model"] = _params(foot_parts)
                     _add_ratios(part, loads.foot.body_weight_N)
                     runs[i]["foot"] = part
