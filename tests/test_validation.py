@@ -190,7 +190,7 @@ def test_late_stance_fascia_tension(standing, foot_parts):
                    "6 mm in front of the heel pad) is twice the measured mean maximum, and it is not mesh-converged "
                    "(324 kPa on the medium mesh): the pressure concentrates where the tissue in front of the heel "
                    "pad, 50 times stiffer, meets the skin (docs/validation.md, 'Mesh convergence'), against a "
-                   "plate's cell average; no skin layer, no graded pad")
+                   "plate's cell average; no skin layer (a graded pad, tried, does not settle it)")
 def test_standing_peak_heel_pressure(achilles_series):
     """Peak rearfoot pressure in quiet standing within +/-50 % of the measured population mean maximum of
     95.5 kPa (Ohlendorf et al. 2020, 416 adults; the +/-50 % is our tolerance: the abstract gives no spread)."""
