@@ -19,7 +19,10 @@ The format (all lengths mm, forces N, stresses and moduli MPa, density t/mm^3)::
     nodes = "fixed_end"                   # a node set (every named set also gives one), or
     # box = [[-1, -1, -1], [0.1, 11, 11]] # an axis-aligned box [[xmin, ymin, zmin], [xmax, ymax, zmax]]
     fix = ["x", "y", "z"]                 # components held at zero, and/or
-    # displacement = { z = -0.5 }         # prescribed components [mm]
+    # displacement = { z = -0.5 }         # prescribed components [mm]; or, instead of both, a rigid turn:
+    # rotation = { axis = [0, 0, 1], angle_deg = 10.0, centre = [0, 0, 100], components = ["x", "y"] }
+    #                                     # (centre: default the nodes' centroid; components: default all;
+    #                                     #  exact at every load factor in finite strain)
 
     [[load]]
     type = "force"                        # total force [N] shared equally by the nodes
@@ -71,17 +74,18 @@ from .loads import (
     Gravity,
     LoadCurve,
     NodalForce,
+    PrescribedRotation,
     Selection,
     SurfaceLoad,
 )
-from .materials import MATERIAL_MODELS
+from .materials import MATERIAL_MODELS, LinearGrading, Mixture
 from .mesh import read_mesh
 from .problem import ANALYSES, FINITE_STRAIN_FORMULATIONS
 from .rigid import RIGID_DOFS, RigidBody
 from .solvers import METHODS, PRECISIONS, LinearSolverOptions
 from .solvers.newton import NewtonOptions
 
-__all__ = ["load_model", "parse_model"]
+__all__ = ["load_model", "parse_model", "parse_material"]
 
 _LOAD_TYPES = ("force", "pressure", "traction", "body_force", "gravity")
 #: contact surface type -> (class, geometry keys and their kinds)
@@ -254,6 +258,76 @@ def load_model(path):
     return parse_model(read_toml(path, ModelError, "model file"), path)
 
 
+def parse_material(data: dict, name: str, file: str = "<model>"):
+    """One ``[materials.NAME]`` table (its ``region`` key, if any, is ignored) -> the material; mistakes raise
+    :class:`~fesolver.errors.ModelError` as in :func:`load_model`."""
+    mt = _Table(file, f"materials.{name}", data)
+    model = mt.choice("model", sorted(MATERIAL_MODELS) + ["mixture"], default="linear_elastic")
+    mt.get("region", "string")
+    return _mixture(file, name, mt) if model == "mixture" else _single_material(name, mt, model)
+
+
+def _single_material(mname: str, mt: _Table, model: str):
+    """A material of one model (``MATERIAL_MODELS``) from its table ``mt`` (checked and closed here)."""
+    cls, required, optional = MATERIAL_MODELS[model]
+    params = {}
+    for k in required:
+        params[k] = mt.number(k, required=True)
+    for k in optional:
+        v = mt.number(k)
+        if v is not None:
+            params[k] = v
+    if getattr(cls, "fibre_reinforced", False):
+        fibre = mt.get("fibre", "vector")
+        if fibre is not None:
+            if sum(x * x for x in fibre) == 0.0:
+                mt.fail(f"{mt.key('fibre')} must be a non-zero direction, got {list(fibre)}")
+            params["fibre"] = fibre
+    mt.done()
+    if model == "linear_elastic":
+        if params["E"] <= 0:
+            mt.fail(f"{mt.key('E')} must be > 0 (Young's modulus in MPa), got {params['E']}")
+        if not (-1.0 < params["nu"] < 0.5):
+            mt.fail(f"{mt.key('nu')} must satisfy -1 < nu < 0.5, got {params['nu']}")
+        if params.get("density", 0.0) < 0:
+            mt.fail(f"{mt.key('density')} must be >= 0 (t/mm^3), got {params['density']}")
+    try:
+        return cls(**params, name=mname)
+    except (ValueError, TypeError) as exc:
+        mt.fail(f"[{mt.where}] (model {model!r}): {exc}")
+
+
+def _mixture(file: str, mname: str, mt: _Table):
+    """``model = "mixture"``: ``first`` and ``second`` (tables of single hyperelastic models) and ``weight`` (the
+    fraction of ``second``, 0-1, default 0.5) or ``grading = {axis, start, end}`` (:class:`LinearGrading`)."""
+    parts = []
+    for role in ("first", "second"):
+        raw = mt.get(role, "table", required=True)
+        st = _Table(file, f"{mt.where}.{role}", raw)
+        model = st.choice("model", sorted(m for m in MATERIAL_MODELS if m != "linear_elastic"), required=True)
+        parts.append(_single_material(f"{mname}.{role}", st, model))
+    grading_raw = mt.get("grading", "table")
+    weight = mt.number("weight", lo=0.0, hi=1.0)
+    density = mt.number("density", default=0.0, lo=0.0)
+    if grading_raw is not None:
+        if weight is not None:
+            mt.fail(f"[{mt.where}]: give 'weight' or 'grading', not both")
+        gt = _Table(file, f"{mt.where}.grading", grading_raw)
+        axis = gt.get("axis", "vector", required=True)
+        start = gt.number("start", required=True)
+        end = gt.number("end", required=True)
+        gt.done()
+        try:
+            weight = LinearGrading(axis=tuple(axis), start=start, end=end)
+        except ValueError as exc:
+            gt.fail(f"[{gt.where}]: {exc}")
+    mt.done()
+    try:
+        return Mixture(parts[0], parts[1], weight=0.5 if weight is None else weight, density=density, name=mname)
+    except (ValueError, TypeError) as exc:
+        mt.fail(f"[{mt.where}] (model 'mixture'): {exc}")
+
+
 def parse_model(data: dict, path):
     """Build a Problem from already-parsed TOML ``data``; ``path`` locates relative files and names errors."""
     from .problem import Problem
@@ -277,38 +351,13 @@ def parse_model(data: dict, path):
     materials = {}
     for mname, mraw in mats_raw.items():
         mt = _Table(file, f"materials.{mname}", mraw)
-        model = mt.choice("model", sorted(MATERIAL_MODELS), default="linear_elastic")
-        cls, required, optional = MATERIAL_MODELS[model]
         region = mt.get("region", "string", required=True)
-        params = {}
-        for k in required:
-            params[k] = mt.number(k, required=True)
-        for k in optional:
-            v = mt.number(k)
-            if v is not None:
-                params[k] = v
-        if getattr(cls, "fibre_reinforced", False):
-            fibre = mt.get("fibre", "vector")
-            if fibre is not None:
-                if sum(x * x for x in fibre) == 0.0:
-                    mt.fail(f"{mt.key('fibre')} must be a non-zero direction, got {list(fibre)}")
-                params["fibre"] = fibre
-        mt.done()
-        if model == "linear_elastic":
-            if params["E"] <= 0:
-                mt.fail(f"{mt.key('E')} must be > 0 (Young's modulus in MPa), got {params['E']}")
-            if not (-1.0 < params["nu"] < 0.5):
-                mt.fail(f"{mt.key('nu')} must satisfy -1 < nu < 0.5, got {params['nu']}")
-            if params.get("density", 0.0) < 0:
-                mt.fail(f"{mt.key('density')} must be >= 0 (t/mm^3), got {params['density']}")
         if region in materials:
             mt.fail(f"{mt.key('region')}: region {region!r} already has a material")
-        try:
-            materials[region] = cls(**params, name=mname)
-        except (ValueError, TypeError) as exc:
-            mt.fail(f"[materials.{mname}] (model {model!r}): {exc}")
+        materials[region] = parse_material(mraw, mname, file)
 
     curves = {"ramp": RAMP}
+
     for cname, craw in top.get("curves", "table", default={}).items():
         ct = _Table(file, f"curves.{cname}", craw)
         pts = ct.get("points", "array", required=True)
@@ -414,6 +463,26 @@ def parse_model(data: dict, path):
         bt = _Table(file, f"boundary[{i}]", braw)
         name = bt.get("name", "string", default=f"boundary{i}")
         where = _selection(bt, "nodes")
+        rot_raw = bt.get("rotation", "table")
+        if rot_raw is not None:
+            if "fix" in braw or "displacement" in braw:
+                bt.fail(f"boundary[{i}]: give either 'rotation' or 'fix'/'displacement', not both")
+            rt = _Table(file, f"boundary[{i}].rotation", rot_raw)
+            axis = rt.get("axis", "vector", required=True)
+            angle = rt.number("angle_deg", required=True)
+            centre = rt.get("centre", "vector")
+            comps = rt.get("components", "components", default=["x", "y", "z"])
+            rt.done()
+            curve = curve_of(bt)
+            bt.done()
+            try:
+                bcs.append(PrescribedRotation(where, axis=tuple(axis), angle_deg=angle,
+                                              centre=None if centre is None else tuple(centre),
+                                              components=tuple(COMPONENTS[c] for c in comps), name=name,
+                                              curve=curve))
+            except ValueError as exc:
+                bt.fail(f"boundary[{i}].rotation: {exc}")
+            continue
         fix = bt.get("fix", "components", default=[])
         disp_raw = bt.get("displacement", "table", default={})
         values = {COMPONENTS[c]: 0.0 for c in fix}

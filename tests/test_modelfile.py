@@ -147,3 +147,83 @@ def test_elements_without_material(workdir):
     text = text.replace('surface = "tip"', "box = [[100, 0, 0], [100, 10, 10]]")
     with pytest.raises(ModelError, match="have no material"):
         load_model(write(workdir, text))
+
+
+TWIST = BASE.replace('[[load]]\nname = "tip"\ntype = "traction"\nsurface = "tip"\nvalue = [0.0, 0.0, -10.0]\n', """
+[[boundary]]
+name = "twist"
+nodes = "tip"
+rotation = { axis = [1.0, 0.0, 0.0], angle_deg = 0.5, components = ["y", "z"] }
+""")
+
+
+def test_rotation_boundary(workdir):
+    """``rotation = {axis, angle_deg, centre, components}`` is a PrescribedRotation (centre: the nodes' centroid by
+    default); the twisted cantilever (linear analysis) resists with a moment about its axis proportional to the
+    angle."""
+    from fesolver.loads import PrescribedRotation
+
+    prob = load_model(write(workdir, TWIST))
+    bc = prob.bcs[1]
+    assert isinstance(bc, PrescribedRotation) and bc.name == "twist"
+    assert bc.axis == (1.0, 0.0, 0.0) and bc.angle_deg == 0.5 and bc.components == (1, 2) and bc.centre is None
+    m_twist = prob.solve().reaction_moments["twist"][0]
+    assert m_twist > 0.0
+    double = load_model(write(workdir, TWIST.replace("angle_deg = 0.5", "angle_deg = 1.0"), "d.toml"))
+    assert double.solve().reaction_moments["twist"][0] == pytest.approx(2.0 * m_twist, rel=1e-5)  # linear
+    with_centre = load_model(write(workdir, TWIST.replace('angle_deg = 0.5,', 'angle_deg = 0.5, centre = [0, 5, 5],'),
+                                   "c.toml"))
+    assert with_centre.bcs[1].centre == (0.0, 5.0, 5.0)
+
+
+MIXTURE = BASE.replace('[materials.steel]\nregion = "beam"\nE = 210000.0\nnu = 0.3\n', """[materials.graded]
+model = "mixture"
+region = "beam"
+first = { model = "neo_hookean", E = 1.0, nu = 0.3 }
+second = { model = "mooney_rivlin", c1 = 1.0, c2 = 0.0, k = 20.0 }
+weight = 0.25
+""")
+
+
+def test_mixture_material(workdir):
+    """``model = "mixture"``: two single models as tables, ``weight`` (default 0.5) or ``grading``."""
+    from fesolver.materials import LinearGrading, Mixture, MooneyRivlin, NeoHookean
+
+    m = load_model(write(workdir, MIXTURE)).materials["beam"]
+    assert isinstance(m, Mixture) and m.weight == 0.25 and m.name == "graded"
+    assert m.first == NeoHookean(E=1.0, nu=0.3, name="graded.first")
+    assert m.second == MooneyRivlin(c1=1.0, c2=0.0, k=20.0, name="graded.second")
+    g = load_model(write(workdir, MIXTURE.replace("weight = 0.25", "grading = { axis = [1, 0, 0], start = 0.0, "
+                                                                    "end = 50.0 }"), "g.toml")).materials["beam"]
+    assert g.weight == LinearGrading(axis=(1.0, 0.0, 0.0), start=0.0, end=50.0)
+    assert load_model(write(workdir, MIXTURE.replace("weight = 0.25\n", ""), "d.toml")).materials["beam"].weight == 0.5
+
+
+BAD_EXTRA = [
+    (TWIST, 'components = ["y", "z"] }', 'components = ["y", "z"] }\nfix = ["x"]', ["boundary[1]", "not both"]),
+    (TWIST, 'axis = [1.0, 0.0, 0.0]', 'axis = [0.0, 0.0, 0.0]', ["boundary[1].rotation", "axis"]),
+    (TWIST, 'components = ["y", "z"]', 'components = ["y", "q"]', ["boundary[1].rotation.components", "'q'"]),
+    (TWIST, 'angle_deg = 0.5, ', '', ["boundary[1].rotation.angle_deg", "missing"]),
+    (MIXTURE, "weight = 0.25", "weight = 1.5", ["materials.graded.weight", "1.5"]),
+    (MIXTURE, "weight = 0.25", "weight = 0.25\ngrading = { axis = [1, 0, 0], start = 0.0, end = 1.0 }",
+     ["materials.graded", "not both"]),
+    (MIXTURE, "weight = 0.25", "grading = { axis = [1, 0, 0], start = 1.0, end = 1.0 }",
+     ["materials.graded.grading", "different"]),
+    (MIXTURE, 'first = { model = "neo_hookean", E = 1.0, nu = 0.3 }\n', "", ["materials.graded.first", "missing"]),
+    (MIXTURE, 'model = "neo_hookean", E = 1.0', 'model = "linear_elastic", E = 1.0',
+     ["materials.graded.first.model", "linear_elastic"]),
+    (MIXTURE, 'nu = 0.3 }', 'nu = 0.3, G = 1.0 }', ["unknown key", "G", "materials.graded.first"]),
+    (MIXTURE, 'model = "mooney_rivlin"', 'model = "trans_iso_mooney_rivlin"', ["materials.graded.second", "c3"]),
+]
+
+
+@pytest.mark.parametrize("base,old,new,words", BAD_EXTRA, ids=[f"{i}-{b[3][0]}" for i, b in enumerate(BAD_EXTRA)])
+def test_bad_rotation_or_mixture_gives_clear_error(workdir, base, old, new, words):
+    assert old in base, old
+    path = write(workdir, base.replace(old, new, 1))
+    with pytest.raises(ModelError) as info:
+        load_model(path)
+    msg = str(info.value)
+    assert str(path) in msg, msg
+    for w in words:
+        assert w in msg, (w, msg)

@@ -35,15 +35,12 @@ def test_readme_toml_blocks_parse(text):
 def test_readme_materials_are_valid():
     """The finite-strain block's materials and trusses construct (parameters within their ranges)."""
     from fesolver.elements.truss import TrussMaterial
-    from fesolver.materials import MATERIAL_MODELS
+    from fesolver.modelfile import parse_material
 
     for text in TOML:
         data = tomllib.loads(text)
         for name, m in data.get("materials", {}).items():
-            m = dict(m)
-            cls = MATERIAL_MODELS[m.pop("model", "linear_elastic")][0]
-            m.pop("region")
-            cls(**m, name=name)
+            parse_material(m, name, "README.md")
         for name, t in data.get("trusses", {}).items():
             t = dict(t)
             t.pop("region")
