@@ -92,16 +92,29 @@ def _elastic_block(n=6):
     return sp.csr_matrix(K[dofs][:, dofs])
 
 
-@pytest.mark.parametrize("definite", [True, False])
-def test_mixed_precision_reaches_the_tolerance(definite):
+def _unsymmetric(K, scale=0.05, seed=8):
+    """``K`` plus a skew-symmetric part on its own sparsity pattern (a frictional tangent's kind of asymmetry)."""
+    S = K.copy()
+    S.data = np.random.default_rng(seed).uniform(-1.0, 1.0, S.data.size) * np.abs(S.data)
+    return sp.csr_matrix(K + scale * (S - S.T))
+
+
+@pytest.mark.parametrize("kind", ["definite", "indefinite", "unsymmetric"])
+def test_mixed_precision_reaches_the_tolerance(kind):
     """Single-precision factors + GMRES in double: the relative residual is below rtol (1e-10 here, far below
     what single precision alone gives) and the solution agrees with the double-precision one to 1e-8; for an
-    indefinite matrix (the block's stiffness shifted below its smallest eigenvalues) too."""
+    indefinite matrix (the block's stiffness shifted below its smallest eigenvalues) and an unsymmetric one
+    (single-precision LU, as for frictional contact tangents) too."""
     K = _elastic_block()
-    if not definite:
+    definite = kind == "definite"
+    if kind == "indefinite":
         K = sp.csr_matrix(K - 2e-3 * sp.eye(K.shape[0]))
+    if kind == "unsymmetric":
+        K = _unsymmetric(K)
+        assert abs(K - K.T).max() > 1e-3 * abs(K).max()
     b = np.random.default_rng(4).standard_normal(K.shape[0])
-    opts = LinearSolverOptions(method="pardiso", positive_definite=definite, rtol=1e-10)
+    opts = LinearSolverOptions(method="pardiso", positive_definite=definite, rtol=1e-10,
+                               symmetric=kind != "unsymmetric")
     x, info = solve_linear(K, b, replace(opts, precision="mixed"))
     assert info.method == "pardiso-mixed" and 0 < info.iterations <= L.MIXED_MAXITER
     assert info.relative_residual <= 1e-10
@@ -128,7 +141,7 @@ def test_auto_precision_is_mixed_for_large_newton_tangents_only():
     assert L._precision(big, tangent) == "mixed"
     assert L._precision(small, tangent) == "double"
     assert L._precision(big, LinearSolverOptions()) == "double"  # positive definite: linear analyses
-    assert L._precision(big, replace(tangent, symmetric=False)) == "double"  # frictional: unsymmetric LU
+    assert L._precision(big, replace(tangent, symmetric=False)) == "mixed"  # frictional: unsymmetric LU
     assert L._precision(big, replace(tangent, precision="double")) == "double"
     with pytest.raises(ValueError, match="precision must be one of"):
         LinearSolverOptions(precision="half")
@@ -192,6 +205,14 @@ def test_mixed_precision_reuses_the_factors_of_a_nearby_matrix():
     assert info.method == "pardiso-mixed"
     with pytest.raises(ValueError, match="reuse_rtol"):
         LinearSolverOptions(reuse_rtol=1.0)
+    # unsymmetric (frictional) tangents: the same reuse, with LU factors
+    U = _unsymmetric(K)
+    lu = replace(opts, symmetric=False, reuse_rtol=1e-3)
+    _, info = solve_linear(U, b, replace(lu, reuse_rtol=0.0))  # factorised (whatever an earlier test left)
+    assert info.method == "pardiso-mixed" and not info.reused_factors
+    x, info = solve_linear(sp.csr_matrix(U * 1.01), b, lu)
+    assert info.method == "pardiso-mixed-reused" and info.reused_factors
+    assert np.linalg.norm(U * 1.01 @ x - b) <= 1e-3 * np.linalg.norm(b)
 
 
 def test_newton_forcing_term_follows_the_residual_ratio(monkeypatch):

@@ -15,11 +15,13 @@ Methods
     The best available direct solver up to ``direct_limit`` unknowns (positive-definite matrices) or
     :data:`INDEFINITE_DIRECT_LIMIT` (Newton tangents, which may be indefinite), ``amg`` above.
 
-Precision (PARDISO, symmetric matrices): ``double`` factorises in double precision; ``mixed`` factorises in single
-precision (half the memory, about half the factorisation time) and solves in double precision by GMRES
-preconditioned with the single-precision factors, to ``rtol`` (at most :data:`MIXED_MAXITER` iterations, else it
-falls back to a double-precision factorisation). ``auto`` (default) is ``mixed`` for symmetric Newton tangents of
-at least :data:`MIXED_PRECISION_MIN` unknowns, ``double`` otherwise.
+Precision (PARDISO): ``double`` factorises in double precision; ``mixed`` factorises in single precision (half
+the memory, about half the factorisation time) and solves in double precision by GMRES preconditioned with the
+single-precision factors, to ``rtol`` (at most :data:`MIXED_MAXITER` iterations, else it falls back to a
+double-precision factorisation). ``auto`` (default) is ``mixed`` for Newton tangents of at least
+:data:`MIXED_PRECISION_MIN` unknowns, symmetric (Bunch-Kaufman) or unsymmetric (frictional contact: LU), ``double``
+otherwise. (The symmetric part's factors are no preconditioner for a frictional tangent: on the medium foot with
+skin friction GMRES did not reach the tolerance in 60 iterations and fell back to a double-precision LU.)
 
 Reusing factors (``reuse_rtol`` > 0, mixed precision only): Newton's tangents change little from one iteration to
 the next, so before factorising a tangent the solver tries GMRES preconditioned by the factors it already holds (the
@@ -201,12 +203,15 @@ def _pardiso_solve(solver, A, b):
         raise
 
 
-#: ``precision = "auto"`` factorises symmetric Newton tangents (``positive_definite=False``) of at least this many
+#: ``precision = "auto"`` factorises Newton tangents (``positive_definite=False``) of at least this many
 #: unknowns in single precision (see the module docstring). Measured on the medium foot's tangent (185k unknowns,
 #: one thread, December 2026): factorisation 33.5 s in double, 16.1 s in single precision; the single-precision
 #: solve alone left a relative residual of 1.8e-3, GMRES preconditioned by it reached 2e-7 in 19 iterations (5.1 s).
 #: The medium knee (51k unknowns, factorisation about 1 s) was slower with it: 515 s against 306 s in double
 #: precision (same 5 steps, results equal to 1e-9; one thread, machine shared), hence the threshold above it.
+#: Unsymmetric (frictional) tangents since December 2026: the medium foot standing on skin friction 0.46 (192k
+#: unknowns, two threads, quiet machine) took 24.4-24.6 s per Newton iteration with a double-precision LU (its first
+#: two load steps, 48 iterations) and 16.7 s with the single-precision LU and GMRES (the next two, 50 iterations).
 MIXED_PRECISION_MIN = 100_000
 #: GMRES iterations of a mixed-precision solve before it falls back to a double-precision factorisation
 MIXED_MAXITER = 60
@@ -219,8 +224,9 @@ _SINGLE_PATTERN: dict[int, tuple] = {}
 
 def _pardiso_single(mtype: int):
     """A PARDISO handle factorising in single precision (``iparm(28) = 1``): every parameter set explicitly
-    (``iparm(1) = 1``) to MKL's defaults for symmetric matrices: nested-dissection ordering, pivot perturbation
-    1e-8, Bunch-Kaufman pivoting for the indefinite case, no internal refinement (GMRES refines)."""
+    (``iparm(1) = 1``) to MKL's defaults: nested-dissection ordering, no internal refinement (GMRES refines);
+    symmetric matrices: pivot perturbation 1e-8, Bunch-Kaufman pivoting for the indefinite case; unsymmetric
+    (``mtype`` 11): pivot perturbation 1e-13, scaling and weighted matching (MKL's defaults for that type)."""
     if mtype not in _SINGLE:
         import pypardiso
 
@@ -228,8 +234,13 @@ def _pardiso_single(mtype: int):
         solver.iparm[:] = 0
         solver.iparm[0] = 1  # parameters given here, not MKL's defaults
         solver.iparm[1] = 2  # METIS nested dissection
-        solver.iparm[9] = 8  # pivot perturbation 1e-8
-        solver.iparm[20] = 1  # Bunch-Kaufman pivoting (symmetric indefinite)
+        if mtype == 11:
+            solver.iparm[9] = 13  # pivot perturbation 1e-13
+            solver.iparm[10] = 1  # scaling ...
+            solver.iparm[12] = 1  # ... and weighted matching
+        else:
+            solver.iparm[9] = 8  # pivot perturbation 1e-8
+            solver.iparm[20] = 1  # Bunch-Kaufman pivoting (symmetric indefinite)
         solver.iparm[27] = 1  # single precision: the matrix and vectors are float32
         _SINGLE[mtype] = solver
     return _SINGLE[mtype]
@@ -315,7 +326,7 @@ def _free_single(mtype: int) -> None:
 def _precision(n: int, opts: LinearSolverOptions) -> str:
     if opts.precision != "auto":
         return opts.precision
-    return "mixed" if (opts.symmetric and not opts.positive_definite and n >= MIXED_PRECISION_MIN) else "double"
+    return "mixed" if (not opts.positive_definite and n >= MIXED_PRECISION_MIN) else "double"
 
 
 #: ``auto`` keeps a direct solver up to this many unknowns for matrices not known to be positive definite (Newton
@@ -390,7 +401,7 @@ def solve_linear(A: sp.spmatrix, b: np.ndarray, options: LinearSolverOptions | N
             U = sp.triu(A, format="csr") if opts.symmetric else A.copy()
             U.sort_indices()
             x = None
-            if opts.symmetric and _precision(n, opts) == "mixed":
+            if _precision(n, opts) == "mixed":
                 x, iterations, reused = _mixed_solve(U, A, b, mtype, opts.rtol, opts.reuse_rtol)
                 if x is None:
                     log.info("mixed-precision solve: GMRES did not reach rtol %g in %d iterations; factorising in "
