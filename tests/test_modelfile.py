@@ -99,16 +99,21 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("old,new,words", BAD, ids=[f"{i}-{b[2][0]}" for i, b in enumerate(BAD)])
-def test_bad_model_gives_clear_error(workdir, old, new, words):
-    assert old in BASE, old
-    path = write(workdir, BASE.replace(old, new, 1))
+def check_bad(workdir, base, old, new, words):
+    """``base`` with ``old`` replaced by ``new`` fails to load with a message naming the file and ``words``."""
+    assert old in base, old
+    path = write(workdir, base.replace(old, new, 1))
     with pytest.raises(ModelError) as info:
         load_model(path)
     msg = str(info.value)
     assert str(path) in msg, msg
     for w in words:
         assert w in msg, f"{w!r} not in: {msg}"
+
+
+@pytest.mark.parametrize("old,new,words", BAD, ids=[f"{i}-{b[2][0]}" for i, b in enumerate(BAD)])
+def test_bad_model_gives_clear_error(workdir, old, new, words):
+    check_bad(workdir, BASE, old, new, words)
 
 
 def test_not_toml(workdir):
@@ -219,11 +224,4 @@ BAD_EXTRA = [
 
 @pytest.mark.parametrize("base,old,new,words", BAD_EXTRA, ids=[f"{i}-{b[3][0]}" for i, b in enumerate(BAD_EXTRA)])
 def test_bad_rotation_or_mixture_gives_clear_error(workdir, base, old, new, words):
-    assert old in base, old
-    path = write(workdir, base.replace(old, new, 1))
-    with pytest.raises(ModelError) as info:
-        load_model(path)
-    msg = str(info.value)
-    assert str(path) in msg, msg
-    for w in words:
-        assert w in msg, (w, msg)
+    check_bad(workdir, base, old, new, words)
