@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..elements import ElementType
+from ..materials._kernels import MIXTURE, MIXTURE_SLOTS, MOONEY_RIVLIN, OGDEN, POLYNOMIAL2, TRANS_ISO_MOONEY_RIVLIN
 from . import _kernels as K
 from .pattern import SparsityPattern, node_to_element
 
@@ -341,7 +342,7 @@ def finite_strain_response(points, etype: ElementType, conn, u, model, params, f
 FINITE_STRAIN_FORMULATIONS = ("standard", "mean_dilatation")
 
 #: material model ids with an uncoupled energy W_iso(C~) + U(J), allowed with ``mean_dilatation``
-UNCOUPLED_MODELS = (2, 3, 4, 5)
+UNCOUPLED_MODELS = (MOONEY_RIVLIN, POLYNOMIAL2, OGDEN, TRANS_ISO_MOONEY_RIVLIN)
 
 _MODEL_NAMES = ("St Venant-Kirchhoff", "neo-Hookean", "Mooney-Rivlin", "polynomial2", "Ogden",
                 "trans-iso Mooney-Rivlin", "fibre neo-Hookean", "hyperfoam", "mixture")
@@ -351,7 +352,7 @@ def is_uncoupled(material) -> bool:
     """True for a material whose energy splits into isochoric and volumetric parts: its model id is in
     :data:`UNCOUPLED_MODELS`, or it is a mixture (model 8) of two such materials."""
     mid = getattr(material, "model_id", None)
-    if mid == 8:
+    if mid == MIXTURE:
         return all(is_uncoupled(c) for c in material.constituents)
     return mid in UNCOUPLED_MODELS
 
@@ -369,10 +370,8 @@ def check_uncoupled(models, params=None) -> None:
     mixture (model 8) of two uncoupled models (read from ``params (nel, npar)``)."""
     models = np.asarray(models)
     ok = np.isin(models, UNCOUPLED_MODELS)
-    mix = np.flatnonzero(models == 8)
+    mix = np.flatnonzero(models == MIXTURE)
     if mix.size and params is not None:
-        from ..materials._kernels import MIXTURE_SLOTS
-
         p = np.asarray(params)
         p = np.broadcast_to(p, (models.size, p.shape[-1]))[mix]
         ok[mix] = np.isin(p[:, 1], UNCOUPLED_MODELS) & np.isin(p[:, 2 + MIXTURE_SLOTS], UNCOUPLED_MODELS)
