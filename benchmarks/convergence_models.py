@@ -7,6 +7,7 @@ their standard loads at the coarse, medium and fine mesh levels, and their chang
     python benchmarks/convergence_models.py --foot-size-factor fine=1.3      # a coarser "fine" foot
     python benchmarks/convergence_models.py --models foot --heel-pad-grading 20 --json graded.json
     python benchmarks/convergence_models.py --models foot --ground-friction 0.46 --json friction.json
+    python benchmarks/convergence_models.py --models foot --foot-order 2 --levels coarse --json p2.json  # tet10
 
 Standard loads (the same as ``docs/validation.md`` and ``tests/test_validation.py``):
 
@@ -150,10 +151,11 @@ def _timing(res, solve_s: float, resumed: bool) -> dict:
 
 
 def foot_case(level: str, size_factor: float = 1.0, linear: str = "auto", checkpoint=None,
-              heel_pad_grading: float = 0.0, ground_friction: float = 0.0) -> dict:
+              heel_pad_grading: float = 0.0, ground_friction: float = 0.0, order: int | None = None) -> dict:
     """Build the standing foot at ``level`` (element sizes times ``size_factor``, the heel pad graded into the
-    soft tissue over ``heel_pad_grading`` mm, build_foot's parameter) and solve it (on a ground with Coulomb
-    friction ``ground_friction``, the scenario's ``foot.ground_friction``)."""
+    soft tissue over ``heel_pad_grading`` mm, build_foot's parameter; elements of ``order`` 1 (tet4) or 2 (tet10)
+    instead of the level's) and solve it (on a ground with Coulomb friction ``ground_friction``, the scenario's
+    ``foot.ground_friction``)."""
     from fesolver.chain import chain_loads
     from fesolver.models.cache import cached_build
     from fesolver.models.foot import build_foot
@@ -170,7 +172,8 @@ def foot_case(level: str, size_factor: float = 1.0, linear: str = "auto", checkp
                         arch_height=max(sub["arch_height_mm"] * (1.0 - s["foot.arch_flattening"]), 0.0),
                         heel_pad_thickness=sub["heel_pad_thickness_mm"], mesh=level, side=sub["side"],
                         fascia=s["mesh.fascia"], size_factor=float(size_factor),
-                        **({"heel_pad_grading": float(heel_pad_grading)} if heel_pad_grading else {}))
+                        **({"heel_pad_grading": float(heel_pad_grading)} if heel_pad_grading else {}),
+                        **({"order": int(order)} if order else {}))
     build_s = time.perf_counter() - t0
     model, prob = foot_problem(s, loads, foot)
     res, solve_s, resumed = _solve(prob, checkpoint)
@@ -179,7 +182,8 @@ def foot_case(level: str, size_factor: float = 1.0, linear: str = "auto", checkp
     bw = loads.body_weight_N
     out = {"model": "foot", "level": level, "size_factor": size_factor,
            "heel_pad_grading_mm": float(foot.params["heel_pad"].get("grading_mm", 0.0)),
-           "ground_friction": float(s["foot.ground_friction"]), "dofs": 3 * model.mesh.n_nodes,
+           "ground_friction": float(s["foot.ground_friction"]), "order_override": int(order) if order else None,
+           "dofs": 3 * model.mesh.n_nodes,
            "nodes": model.mesh.n_nodes, "elements": model.mesh.n_solid_elements,
            "element": foot.params.get("element"), "build_s": build_s, **_timing(res, solve_s, resumed),
            "steps": len(res.steps), "iterations": int(sum(r.iterations for r in res.steps)),
@@ -272,8 +276,8 @@ def knee_menisci_case(level: str, linear: str = "auto", checkpoint=None) -> dict
 
 
 def worker(argv) -> None:
-    """``--_worker MODEL LEVEL SIZE_FACTOR LINEAR [CHECKPOINT] [--heel-pad-grading=MM] [--ground-friction=MU]``:
-    run one case, print
+    """``--_worker MODEL LEVEL SIZE_FACTOR LINEAR [CHECKPOINT] [--heel-pad-grading=MM] [--ground-friction=MU]
+    [--foot-order=N]``: run one case, print
     its JSON as the last line. With CHECKPOINT (a restart file) the solve continues from it when it exists; it is
     deleted once the case is done (its result is in the JSON)."""
     opts = {a[2:].split("=", 1)[0]: float(a.split("=", 1)[1]) for a in argv if a.startswith("--")}
@@ -283,7 +287,7 @@ def worker(argv) -> None:
     from _common import peak_rss_mib
 
     out = (foot_case(level, size_factor, linear, checkpoint, opts.get("heel-pad-grading", 0.0),
-                     opts.get("ground-friction", 0.0)) if model == "foot"
+                     opts.get("ground-friction", 0.0), int(opts.get("foot-order", 0)) or None) if model == "foot"
            else knee_menisci_case(level, linear, checkpoint) if model == "knee_menisci"
            else knee_case(level, linear, checkpoint))
     out["peak_rss_mib"] = peak_rss_mib()
@@ -353,6 +357,9 @@ def main(argv=None) -> int:
     ap.add_argument("--ground-friction", type=float, default=0.0, metavar="MU",
                     help="Coulomb friction of the foot on the ground (the scenario's foot.ground_friction; "
                          "standing.toml has 0)")
+    ap.add_argument("--foot-order", type=int, choices=(1, 2), default=None,
+                    help="element order of every foot level (build_foot's order: 1 = tet4, 2 = tet10; default: "
+                         "the level's, tet4 coarse, tet10 medium and fine)")
     ap.add_argument("--linear", default="auto", help="linear solver (auto, pardiso, amg, scipy)")
     ap.add_argument("--timeout", type=float, default=6 * 3600.0, help="per case [s]")
     ap.add_argument("--json", default=str(HERE / "results" / "convergence_models.json"))
@@ -372,7 +379,8 @@ def main(argv=None) -> int:
             for c in cases:
                 if "error" not in c and (model != "foot" or (
                         float(c.get("heel_pad_grading_mm", 0.0)) == args.heel_pad_grading
-                        and float(c.get("ground_friction", 0.0)) == args.ground_friction)):
+                        and float(c.get("ground_friction", 0.0)) == args.ground_friction
+                        and c.get("order_override") == args.foot_order)):
                     done[(model, c["level"], float(c.get("size_factor", 1.0)))] = c
     doc = {"description": "mesh convergence of the foot (standing, 70 kg, chain loads) and the knee (1150 N axial, "
                           "full extension, without and with menisci); see benchmarks/convergence_models.py",
@@ -395,13 +403,16 @@ def main(argv=None) -> int:
             else:
                 cmd = ["--_worker", model, level, str(sf), args.linear]
                 g, mu = (args.heel_pad_grading, args.ground_friction) if model == "foot" else (0.0, 0.0)
+                order = args.foot_order if model == "foot" else None
                 if args.checkpoint_dir:
-                    tag = f"{f'_g{g:g}' if g else ''}{f'_mu{mu:g}' if mu else ''}"
+                    tag = f"{f'_g{g:g}' if g else ''}{f'_mu{mu:g}' if mu else ''}{f'_p{order}' if order else ''}"
                     cmd.append(str(Path(args.checkpoint_dir) / f"convergence_{model}_{level}_x{sf:g}{tag}.npz"))
                 if g:
                     cmd.append(f"--heel-pad-grading={g:g}")
                 if mu:
                     cmd.append(f"--ground-friction={mu:g}")
+                if order:
+                    cmd.append(f"--foot-order={order}")
                 res = run_child(__file__, cmd, timeout=args.timeout)
             res.setdefault("level", level)
             res.setdefault("size_factor", sf)
