@@ -8,6 +8,7 @@ their standard loads at the coarse, medium and fine mesh levels, and their chang
     python benchmarks/convergence_models.py --models foot --heel-pad-grading 20 --json graded.json
     python benchmarks/convergence_models.py --models foot --ground-friction 0.46 --json friction.json
     python benchmarks/convergence_models.py --models foot --foot-order 2 --levels coarse --json p2.json  # tet10
+    python benchmarks/convergence_models.py --models foot --reuse --precision double   # the fine foot, double LU
 
 Standard loads (the same as ``docs/validation.md`` and ``tests/test_validation.py``):
 
@@ -151,18 +152,19 @@ def _timing(res, solve_s: float, resumed: bool) -> dict:
 
 
 def foot_case(level: str, size_factor: float = 1.0, linear: str = "auto", checkpoint=None,
-              heel_pad_grading: float = 0.0, ground_friction: float = 0.0, order: int | None = None) -> dict:
+              heel_pad_grading: float = 0.0, ground_friction: float = 0.0, order: int | None = None,
+              precision: str = "auto") -> dict:
     """Build the standing foot at ``level`` (element sizes times ``size_factor``, the heel pad graded into the
     soft tissue over ``heel_pad_grading`` mm, build_foot's parameter; elements of ``order`` 1 (tet4) or 2 (tet10)
     instead of the level's) and solve it (on a ground with Coulomb friction ``ground_friction``, the scenario's
-    ``foot.ground_friction``)."""
+    ``foot.ground_friction``; PARDISO's factors in ``precision``, the scenario's ``solver.precision``)."""
     from fesolver.chain import chain_loads
     from fesolver.models.cache import cached_build
     from fesolver.models.foot import build_foot
     from fesolver.scenario import load_scenario
     from fesolver.simulate import foot_metrics, foot_problem
 
-    s = load_scenario(SCENARIO, overrides={"mesh.level": level, "solver.linear": linear,
+    s = load_scenario(SCENARIO, overrides={"mesh.level": level, "solver.linear": linear, "solver.precision": precision,
                                            **({"foot.ground_friction": ground_friction} if ground_friction else {})})
     loads = chain_loads(s).foot
     sub = s.section("subject")
@@ -208,7 +210,7 @@ def foot_case(level: str, size_factor: float = 1.0, linear: str = "auto", checkp
     return out
 
 
-def knee_case(level: str, linear: str = "auto", checkpoint=None) -> dict:
+def knee_case(level: str, linear: str = "auto", checkpoint=None, precision: str = "auto") -> dict:
     """The knee without menisci at ``level``, 1150 N axial in full extension (femur free in z only)."""
     from fesolver.models.knee import build_knee, knee_with_femur_load
     from fesolver.solvers import LinearSolverOptions
@@ -219,7 +221,7 @@ def knee_case(level: str, linear: str = "auto", checkpoint=None) -> dict:
     build_s = time.perf_counter() - t0
     loaded = knee_with_femur_load(knee, force=(0.0, 0.0, -KNEE_FORCE_N))
     prob = loaded.problem(newton=NewtonOptions(initial_step=0.5, max_step=1.0),
-                          solver=LinearSolverOptions(method=linear))
+                          solver=LinearSolverOptions(method=linear, precision=precision))
     res, solve_s, resumed = _solve(prob, checkpoint)
     c = {n: res.contact[f"tibiofemoral_{n}"]["summary"] for n in ("medial", "lateral")}
     fz = {n: -c[n]["force_N"][2] for n in c}
@@ -244,7 +246,7 @@ def _knee_record(name, level, loaded, build_s, res, solve_s, resumed, metrics) -
             "load_factor": float(res.load_factor), "load": {"axial_force_N": KNEE_FORCE_N}, "metrics": metrics}
 
 
-def knee_menisci_case(level: str, linear: str = "auto", checkpoint=None) -> dict:
+def knee_menisci_case(level: str, linear: str = "auto", checkpoint=None, precision: str = "auto") -> dict:
     """The knee with its menisci at ``level``, 1150 N axial in full extension (femur free in z only). The plateau
     figures are the scenario summaries' (:func:`fesolver.simulate.knee_metrics`: cartilage-on-cartilage and
     meniscus-on-tibia contacts together)."""
@@ -259,7 +261,7 @@ def knee_menisci_case(level: str, linear: str = "auto", checkpoint=None) -> dict
     loaded = knee_with_femur_load(knee, force=(0.0, 0.0, -KNEE_FORCE_N))
     prob = loaded.problem(newton=NewtonOptions(initial_step=0.25, max_step=0.5, rtol_residual=1e-5,
                                                rtol_energy=1e-8),
-                          solver=LinearSolverOptions(method=linear))
+                          solver=LinearSolverOptions(method=linear, precision=precision))
     res, solve_s, resumed = _solve(prob, checkpoint)
     km = knee_metrics(loaded, res)
     m: dict = {"medial_share": km["medial_share"]}
@@ -277,19 +279,22 @@ def knee_menisci_case(level: str, linear: str = "auto", checkpoint=None) -> dict
 
 def worker(argv) -> None:
     """``--_worker MODEL LEVEL SIZE_FACTOR LINEAR [CHECKPOINT] [--heel-pad-grading=MM] [--ground-friction=MU]
-    [--foot-order=N]``: run one case, print
+    [--foot-order=N] [--precision=P]``: run one case, print
     its JSON as the last line. With CHECKPOINT (a restart file) the solve continues from it when it exists; it is
     deleted once the case is done (its result is in the JSON)."""
-    opts = {a[2:].split("=", 1)[0]: float(a.split("=", 1)[1]) for a in argv if a.startswith("--")}
+    opts = {a[2:].split("=", 1)[0]: a.split("=", 1)[1] for a in argv if a.startswith("--")}
+    precision = opts.get("precision", "auto")
     argv = [a for a in argv if not a.startswith("--")]
     model, level, size_factor, linear = argv[0], argv[1], float(argv[2]), argv[3]
     checkpoint = Path(argv[4]) if len(argv) > 4 else None
     from _common import peak_rss_mib
 
-    out = (foot_case(level, size_factor, linear, checkpoint, opts.get("heel-pad-grading", 0.0),
-                     opts.get("ground-friction", 0.0), int(opts.get("foot-order", 0)) or None) if model == "foot"
-           else knee_menisci_case(level, linear, checkpoint) if model == "knee_menisci"
-           else knee_case(level, linear, checkpoint))
+    out = (foot_case(level, size_factor, linear, checkpoint, float(opts.get("heel-pad-grading", 0.0)),
+                     float(opts.get("ground-friction", 0.0)), int(opts.get("foot-order", 0)) or None, precision)
+           if model == "foot"
+           else knee_menisci_case(level, linear, checkpoint, precision) if model == "knee_menisci"
+           else knee_case(level, linear, checkpoint, precision))
+    out["precision"] = precision
     out["peak_rss_mib"] = peak_rss_mib()
     print(json.dumps(out))
     if checkpoint is not None:
@@ -361,6 +366,9 @@ def main(argv=None) -> int:
                     help="element order of every foot level (build_foot's order: 1 = tet4, 2 = tet10; default: "
                          "the level's, tet4 coarse, tet10 medium and fine)")
     ap.add_argument("--linear", default="auto", help="linear solver (auto, pardiso, amg, scipy)")
+    ap.add_argument("--precision", default="auto", choices=("auto", "double", "mixed"),
+                    help="PARDISO's factors (the scenario's solver.precision): auto = single precision refined by "
+                         "GMRES from 100k unknowns; double for a level where GMRES converges slowly")
     ap.add_argument("--timeout", type=float, default=6 * 3600.0, help="per case [s]")
     ap.add_argument("--json", default=str(HERE / "results" / "convergence_models.json"))
     ap.add_argument("--checkpoint-dir", default=str(Path.home() / ".cache" / "fesolver" / "checkpoints"),
@@ -413,6 +421,8 @@ def main(argv=None) -> int:
                     cmd.append(f"--ground-friction={mu:g}")
                 if order:
                     cmd.append(f"--foot-order={order}")
+                if args.precision != "auto":
+                    cmd.append(f"--precision={args.precision}")
                 res = run_child(__file__, cmd, timeout=args.timeout)
             res.setdefault("level", level)
             res.setdefault("size_factor", sf)
