@@ -209,7 +209,16 @@ GROUND_GAP_TOL = 1e-4
 #: peak with mu 0.6). With the normal penalty (11.7 MPa/mm, coarse foot: elastic slip of 6 micrometres) or 1 MPa/mm
 #: Newton stalls: 20-39 nodes turn their slip direction between iterations (docs/validation.md, "Pronation").
 #: Measured (coarse standing, mu 0.6): 0.1 and 0.3 MPa/mm give fascia tension 105.7 / 105.5 N, heel peak 131 / 135
-#: kPa (1 cm^2 sensor 110 / 112 kPa) -- within 3 % -- in 85 / 293 s (one thread, machine shared)
+#: kPa (1 cm^2 sensor 110 / 112 kPa) -- within 3 % -- in 85 / 293 s (one thread, machine shared). Softer is
+#: cheaper but moves the local peaks (coarse overpronation, mu 0.46, December 2026): 0.1 / 0.05 / 0.03 MPa/mm take
+#: 187 + 25 failed / 149 / 132 + 25 failed Newton iterations (midstance 82 + 25 / 74 at 0.1 / 0.05, 102 + 75 at
+#: 0.2), with the fascia tension within 0.1 % and the tibial torque within 1 %, but the heel's 1 cm^2 sensor peak
+#: 186 / 181 / 175 kPa and its nodal peak 482 / 418 / 350 kPa, so the stick regularisation stays at 0.1. What makes
+#: those steps slow: in their last iterations 10-35 sliding nodes turn their slip direction by more than 20 degrees
+#: per iteration, with trial tractions 10-100 times the slip limit (the sole slides up to about a millimetre per
+#: step as the tibia turns the foot), where the return map's tangent has only mu p eps_T / |t*| of stiffness across
+#: the slip direction; the energy line search then cuts most steps to 0.2-0.5 of Newton's (without it, or accepting
+#: any step that lowers the residual, midstance took 364 + 1282 failed or 127 + 75 failed iterations)
 GROUND_TANGENTIAL_PENALTY = 0.1
 
 #: step control of the bare foot on a frictional ground: (``easy_iterations``, ``growth``) of its Newton options. A
