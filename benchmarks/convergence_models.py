@@ -45,6 +45,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -153,11 +154,12 @@ def _timing(res, solve_s: float, resumed: bool) -> dict:
 
 def foot_case(level: str, size_factor: float = 1.0, linear: str = "auto", checkpoint=None,
               heel_pad_grading: float = 0.0, ground_friction: float = 0.0, order: int | None = None,
-              precision: str = "auto") -> dict:
+              precision: str = "auto", predictor: bool = True) -> dict:
     """Build the standing foot at ``level`` (element sizes times ``size_factor``, the heel pad graded into the
     soft tissue over ``heel_pad_grading`` mm, build_foot's parameter; elements of ``order`` 1 (tet4) or 2 (tet10)
     instead of the level's) and solve it (on a ground with Coulomb friction ``ground_friction``, the scenario's
-    ``foot.ground_friction``; PARDISO's factors in ``precision``, the scenario's ``solver.precision``)."""
+    ``foot.ground_friction``; PARDISO's factors in ``precision``, the scenario's ``solver.precision``; without
+    Newton's linear predictor when ``predictor`` is False)."""
     from fesolver.chain import chain_loads
     from fesolver.models.cache import cached_build
     from fesolver.models.foot import build_foot
@@ -178,6 +180,8 @@ def foot_case(level: str, size_factor: float = 1.0, linear: str = "auto", checkp
                         **({"order": int(order)} if order else {}))
     build_s = time.perf_counter() - t0
     model, prob = foot_problem(s, loads, foot)
+    if not predictor:
+        prob.newton = replace(prob.newton, predictor=False)
     res, solve_s, resumed = _solve(prob, checkpoint)
     m = foot_metrics(model, res)
     p = m["plantar"]
@@ -279,7 +283,7 @@ def knee_menisci_case(level: str, linear: str = "auto", checkpoint=None, precisi
 
 def worker(argv) -> None:
     """``--_worker MODEL LEVEL SIZE_FACTOR LINEAR [CHECKPOINT] [--heel-pad-grading=MM] [--ground-friction=MU]
-    [--foot-order=N] [--precision=P]``: run one case, print
+    [--foot-order=N] [--precision=P] [--no-predictor=1]``: run one case, print
     its JSON as the last line. With CHECKPOINT (a restart file) the solve continues from it when it exists; it is
     deleted once the case is done (its result is in the JSON)."""
     opts = {a[2:].split("=", 1)[0]: a.split("=", 1)[1] for a in argv if a.startswith("--")}
@@ -290,7 +294,8 @@ def worker(argv) -> None:
     from _common import peak_rss_mib
 
     out = (foot_case(level, size_factor, linear, checkpoint, float(opts.get("heel-pad-grading", 0.0)),
-                     float(opts.get("ground-friction", 0.0)), int(opts.get("foot-order", 0)) or None, precision)
+                     float(opts.get("ground-friction", 0.0)), int(opts.get("foot-order", 0)) or None, precision,
+                     "no-predictor" not in opts)
            if model == "foot"
            else knee_menisci_case(level, linear, checkpoint, precision) if model == "knee_menisci"
            else knee_case(level, linear, checkpoint, precision))
@@ -369,6 +374,9 @@ def main(argv=None) -> int:
     ap.add_argument("--precision", default="auto", choices=("auto", "double", "mixed"),
                     help="PARDISO's factors (the scenario's solver.precision): auto = single precision refined by "
                          "GMRES from 100k unknowns; double for a level where GMRES converges slowly")
+    ap.add_argument("--no-predictor", action="store_true",
+                    help="the foot's load steps start from the last converged state, not from the linear predictor "
+                         "(the fine foot's predicted steps from load factor 0.25 failed after 25 iterations)")
     ap.add_argument("--timeout", type=float, default=6 * 3600.0, help="per case [s]")
     ap.add_argument("--json", default=str(HERE / "results" / "convergence_models.json"))
     ap.add_argument("--checkpoint-dir", default=str(Path.home() / ".cache" / "fesolver" / "checkpoints"),
@@ -423,6 +431,8 @@ def main(argv=None) -> int:
                     cmd.append(f"--foot-order={order}")
                 if args.precision != "auto":
                     cmd.append(f"--precision={args.precision}")
+                if args.no_predictor and model == "foot":
+                    cmd.append("--no-predictor=1")
                 res = run_child(__file__, cmd, timeout=args.timeout)
             res.setdefault("level", level)
             res.setdefault("size_factor", sf)
