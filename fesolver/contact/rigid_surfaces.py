@@ -40,7 +40,16 @@ the trial traction is ``t* = t_n - eps_T P (x - x_n)`` (stick regularised by the
 ``|t*| <= friction p`` (stick) and ``t = friction p t* / |t*|`` otherwise (slip). The node receives
 ``A (p n + t)``; the tangent adds ``A eps_T P`` at stick and ``A (friction eps s n^T + friction p eps_T /
 |t*| (P - s s^T))`` at slip (``s = t* / |t*|``), which is unsymmetric (the linear solver then uses an
-unsymmetric factorisation). The history moves when the next step starts (``commit``). Limits: no self-contact;
+unsymmetric factorisation). The history moves when the next step starts (``commit``).
+
+A node that lands during a step (off the plane at the last converged step: effective gap ``h_n = g_n -
+lambda_n / eps > 0``, so ``p_n = 0``) carries no friction until that step has converged, and its stick point is
+where it stands then. Counting instead the whole step's tangential motion as slip, as for a node that was in
+contact, also counts the motion it made in the air: on a tilted plane that the sole meets node by node, the
+landing nodes at the edge of the contact then took trial tractions 10-100 times their slip limit and turned
+their slip directions from one Newton iteration to the next. Both rules are first order in the step size at the
+contact's moving edge, where the pressure is small; the solution does not depend on the choice as the steps
+shrink. Limits: no self-contact;
 friction on curved rigid surfaces or on a body-driven plane is not implemented (mesh the surface as a rigid
 body's region and use :class:`~fesolver.contact.SurfaceContact`).
 """
@@ -205,6 +214,7 @@ class RigidSurface:
         # friction history: positions relative to the surface and tangential tractions at the last converged step
         self.x_n = mesh.points[self.nodes] - self.offset(0.0)
         self.t_n = np.zeros((self.nodes.size, 3))
+        self.h_n = self._effective_gap(self.x_n)
         # CSR positions of the 3x3 diagonal blocks of the contact nodes: row 3A+i, column 3A+j
         pat = system.pattern
         indptr, indices = pat.row_starts, pat.indices
@@ -255,15 +265,21 @@ class RigidSurface:
             Kn -= self.area[:, None, None] * dtr
         return fa, Kn
 
+    def _effective_gap(self, x: np.ndarray) -> np.ndarray:
+        """``h = g - lambda / eps`` [mm] at relative positions ``x`` (``p = max(0, -eps h)``): > 0 off the plane."""
+        return self.distance(x)[0] - self.lam / self.eps
+
     def _friction(self, x: np.ndarray, n: np.ndarray, g: np.ndarray, p: np.ndarray, want_tangent: bool):
         """Tangential traction ``t (m, 3)`` [MPa] of the Coulomb return map at relative positions ``x`` and its
-        derivative ``dt/dx (m, 3, 3)`` (None without ``want_tangent``); planes only (``n`` constant)."""
+        derivative ``dt/dx (m, 3, 3)`` (None without ``want_tangent``); planes only (``n`` constant). Nodes
+        landing in this step (``h_n > 0``) carry none (module docstring)."""
         P = np.eye(3)[None] - np.einsum("ki,kj->kij", n, n)
         ttr = np.einsum("kij,kj->ki", P, self.t_n) - self.eps_t * np.einsum("kij,kj->ki", P, x - self.x_n)
         tn = np.linalg.norm(ttr, axis=1)
         lim = self.friction * p
-        stick = (tn <= lim) & (p > 0.0)
-        slip = (tn > lim) & (p > 0.0)
+        held = self.h_n <= 0.0  # in contact (or just touching) at the last converged step
+        stick = (tn <= lim) & (p > 0.0) & held
+        slip = (tn > lim) & (p > 0.0) & held
         s = ttr / np.where(tn > 0.0, tn, 1.0)[:, None]
         t = np.where(stick[:, None], ttr, np.where(slip[:, None], lim[:, None] * s, 0.0))
         if not want_tangent:
@@ -272,7 +288,7 @@ class RigidSurface:
         active = touching & (p > 0.0)
         dt = np.zeros((x.shape[0], 3, 3))
         # a node just touching (p = 0) sticks in the tangent, as it counts as active in the normal direction
-        stuck = stick | (touching & (p == 0.0))
+        stuck = stick | (touching & (p == 0.0) & held)
         dt[stuck] = -self.eps_t * P[stuck]
         if slip.any():
             ss = np.einsum("ki,kj->kij", s[slip], s[slip])
@@ -282,13 +298,14 @@ class RigidSurface:
         return t, dt
 
     def commit(self, system, u3: np.ndarray) -> None:
-        """A step has converged at ``u3``: store the friction history (positions and tractions)."""
+        """A step has converged at ``u3``: store the friction history (positions, tractions, effective gaps)."""
         if self.friction == 0.0 or not self._ready:
             return
         g, n, _, p = self.state(system, u3)
         x = system.points[self.nodes] + u3[self.nodes] - self.offset(getattr(system, "t", 1.0))
         self.t_n, _ = self._friction(x, n, g, p, False)
         self.x_n = x
+        self.h_n = g - self.lam / self.eps
 
     def add(self, system, u3: np.ndarray, f: np.ndarray, data: np.ndarray | None) -> None:
         """Add the contact internal force ``-A (p n + t)`` (``t`` = 0 without friction) to ``f`` and, if ``data``
@@ -323,6 +340,8 @@ class RigidSurface:
         if not self._ready:
             self.setup(system)
         restore_arrays(self, self.name, state, {"lam": self.lam.shape, "t_n": self.t_n.shape, "x_n": self.x_n.shape})
+        # a restart file is written at a converged step: its multipliers are the committed ones
+        self.h_n = self._effective_gap(self.x_n)
 
     def report(self, system, u3: np.ndarray) -> dict:
         """Nodal pressure/gap and the contact summary (peak and mean pressure, area, force, centre of pressure)."""
