@@ -29,7 +29,8 @@ case, so a long fine-level run can be watched and a partial study is kept; ``--r
 in that file instead of solving them again (to add a level, or resume after an interruption). A case that is
 stopped mid-solve (``--timeout``, a kill, the end of a session) continues from its last converged load step when
 the study is run again: each case writes a restart file after every step (``--checkpoint-dir``, by default
-``~/.cache/fesolver/checkpoints``; deleted when the case is done). ``solve_s`` is then this run's part,
+``~/.cache/fesolver/checkpoints``; renamed to ``*.final.npz`` when the case is done: the solved state, which
+``Problem.solve(checkpoint=...)`` returns at once, to look at its fields later). ``solve_s`` is then this run's part,
 ``newton_s`` the Newton time of all steps from the start. The table lists
 per level the DOFs, build and solve times, Newton steps and iterations and the metrics; the last rows give the
 change coarse -> medium and medium -> fine in percent, flagged where it is 5 % or more.
@@ -284,8 +285,8 @@ def knee_menisci_case(level: str, linear: str = "auto", checkpoint=None, precisi
 def worker(argv) -> None:
     """``--_worker MODEL LEVEL SIZE_FACTOR LINEAR [CHECKPOINT] [--heel-pad-grading=MM] [--ground-friction=MU]
     [--foot-order=N] [--precision=P] [--no-predictor=1]``: run one case, print
-    its JSON as the last line. With CHECKPOINT (a restart file) the solve continues from it when it exists; it is
-    deleted once the case is done (its result is in the JSON)."""
+    its JSON as the last line. With CHECKPOINT (a restart file) the solve continues from it when it exists; once
+    the case is done it is renamed to ``*.final.npz``, the solved state."""
     opts = {a[2:].split("=", 1)[0]: a.split("=", 1)[1] for a in argv if a.startswith("--")}
     precision = opts.get("precision", "auto")
     argv = [a for a in argv if not a.startswith("--")]
@@ -302,8 +303,10 @@ def worker(argv) -> None:
     out["precision"] = precision
     out["peak_rss_mib"] = peak_rss_mib()
     print(json.dumps(out))
-    if checkpoint is not None:
-        checkpoint.unlink(missing_ok=True)
+    if checkpoint is not None and checkpoint.is_file():
+        # the solved state, to look at its fields later (a finished restart file returns its result at once);
+        # renamed so that the next run of the study solves the case afresh
+        checkpoint.replace(checkpoint.with_suffix(".final.npz"))
 
 
 # ----------------------------------------------------------------------------------------------
