@@ -61,6 +61,7 @@ LEVELS = ("coarse", "medium", "fine")
 #: (key in the case's metrics, label, format) per model, for the table and the change rows
 FOOT_COLUMNS = (
     ("peak_fibre_stress_MPa", "fascia peak fibre stress [MPa]", "{:.3g}"),
+    ("p99_fibre_stress_MPa", "fascia fibre stress, 99th pct by volume [MPa]", "{:.3g}"),
     ("total_tension_N", "fascia tension [N]", "{:.1f}"),
     ("peak_pressure_kPa", "peak plantar p [kPa]", "{:.0f}"),
     ("peak_heel_pressure_kPa", "peak heel p [kPa]", "{:.0f}"),
@@ -198,6 +199,7 @@ def foot_case(level: str, size_factor: float = 1.0, linear: str = "auto", checkp
            "load": {"ground_force_N": loads.ground_force_N, "achilles_force_N": loads.achilles_force_N,
                     "body_weight_N": bw},
            "metrics": {"peak_fibre_stress_MPa": m["fascia"]["peak_fibre_stress_MPa"],
+                       "p99_fibre_stress_MPa": m["fascia"]["p99_fibre_stress_MPa"],
                        "peak_fibre_stretch": m["fascia"].get("peak_fibre_stretch"),
                        "total_tension_N": m["fascia"]["total_tension_N"],
                        "total_tension_BW": m["fascia"]["total_tension_N"] / bw,

@@ -520,7 +520,8 @@ def sensor_pressure(points: np.ndarray, u: np.ndarray, facets, pressure: np.ndar
 
 
 def foot_metrics(model, res, ground_normal=(0.0, 0.0, 1.0), side: str | None = None) -> dict:
-    """Headline foot numbers: plantar fascia tension [N] and peak fibre stress [MPa]; plantar contact (with
+    """Headline foot numbers: plantar fascia tension [N], peak fibre stress and its 99th percentile by volume
+    [MPa] (:func:`~fesolver.models.foot.fascia_tension`); plantar contact (with
     the ground or the insert): peak pressure, peak heel / midfoot / forefoot pressure [kPa], contact area
     [mm^2], force [N], centre of pressure [mm]; heel-pad peak von Mises [MPa]; ``tibial_torque_Nm``, the moment
     [N m] the tibia puts on the talar dome about the leg's axis (+ = turning the foot internally); the bones' posture
@@ -1022,6 +1023,8 @@ HEADLINE = (
     ("plantar fascia tension", ("foot", "metrics", "fascia", "total_tension_N"), "N"),
     ("plantar fascia tension / BW", ("foot", "metrics", "fascia", "total_tension_BW"), "-"),
     ("plantar fascia peak fibre stress", ("foot", "metrics", "fascia", "peak_fibre_stress_MPa"), "MPa"),
+    ("plantar fascia fibre stress, 99th percentile by volume", ("foot", "metrics", "fascia", "p99_fibre_stress_MPa"),
+     "MPa"),
     ("peak plantar pressure", ("foot", "metrics", "plantar", "peak_pressure_kPa"), "kPa"),
     ("peak heel pressure", ("foot", "metrics", "plantar", "peak_heel_pressure_kPa"), "kPa"),
     ("peak heel pressure, 1 cm^2 sensor", ("foot", "metrics", "plantar", "peak_heel_sensor_pressure_kPa"), "kPa"),

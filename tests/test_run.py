@@ -101,7 +101,7 @@ def test_shipped_scenario(tmp_path_factory, name):
             assert abs(float(np.dot(shear, n))) < 1e-6 * np.linalg.norm(f)
             assert np.linalg.norm(shear) <= s_mu(name) * np.linalg.norm(f)
     fas = foot["metrics"]["fascia"]
-    assert fas["total_tension_N"] > 0.0 and fas["peak_fibre_stress_MPa"] > 0.0
+    assert fas["total_tension_N"] > 0.0 and 0.0 < fas["p99_fibre_stress_MPa"] < fas["peak_fibre_stress_MPa"]
     assert foot["metrics"]["plantar"]["peak_pressure_kPa"] > 0.0
     # knee: the two plateaus carry the compressive force
     km = knee["metrics"]
@@ -560,14 +560,16 @@ def test_patellofemoral_skipped_without_compression():
 def test_knee_in_a_second_process_gives_the_sequential_results(tmp_path_factory):
     """With two cores the knee and patellofemoral joint solve in a second process (``python -m fesolver.simulate``)
     while the foot solves: same files, same figures as a sequential run (up to the summation order of a
-    different thread count)."""
+    different thread count). On a frictionless floor: with friction the converged foot depends on the Newton path
+    within the solver's tolerance (a node's stick/slip state in an intermediate iteration), and a different thread
+    count moved midstance's fascia tension by 3.4e-5 relative (188.2446 against 188.2511 N, same iterations)."""
     import os
 
     if len(os.sched_getaffinity(0)) < 2:
         pytest.skip("one core: runs are sequential")
-    two, out2 = solved(tmp_path_factory, "midstance", **{"solver.parallel": True})
+    two, out2 = solved(tmp_path_factory, "midstance", **{"solver.parallel": True, "foot.ground_friction": 0.0})
     assert two["processes"] == 2
-    one, out1 = solved(tmp_path_factory, "midstance")
+    one, out1 = solved(tmp_path_factory, "midstance", **{"foot.ground_friction": 0.0})
     assert one["processes"] == 1
     for part in ("foot", "knee", "patellofemoral"):
         assert sorted(p.name for p in out2.glob(f"{part}*")) == sorted(p.name for p in out1.glob(f"{part}*"))
