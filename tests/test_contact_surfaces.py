@@ -122,12 +122,17 @@ def test_friction_tangent_matches_central_difference(state):
         c.setup(s)
         c.passes[0].t_n[:, 0] = 0.5 * rng.random(c.passes[0].nodes.size)  # history in the tangent plane
         c.passes[0].n_n[:, 2] = 1.0  # committed normal
+        c.passes[0].held_n[:] = True  # in contact at the last converged step ...
+        c.passes[0].held_n[::4] = False  # ... but these land in this step: no friction yet
 
     err, sys_ = _fd_check(prob, u, setup, h=1e-5)
     out = c._eval(sys_, u.reshape(-1, 3), False)[0]
     n_slip = int(out["slip"].sum())
     assert (n_slip == 0) if state == "stick" else (n_slip > 0)
     assert err < 5e-5, err
+    landing = ~c.passes[0].held_n
+    assert np.all(out["traction"][landing] == 0.0) and np.all(out["p"][landing] > 0.0)
+    assert np.all(np.linalg.norm(out["traction"][~landing], axis=1) > 0.0)
     assert not sys_.symmetric
 
 
@@ -301,6 +306,41 @@ def test_friction_from_a_load_factor():
     assert Ft == pytest.approx(0.5 * Fn, rel=0.01)
     with pytest.raises(ValueError, match="friction_from"):
         SurfaceContact(slave="a", master="b", friction=0.5, friction_from=1.0)
+
+
+def test_motion_in_the_air_is_not_slip():
+    """A block carried 1 mm sideways while 0.2 mm above a rigid base (mu = 1), then lowered 0.1 mm into it:
+    friction has nothing to hold, |F_t| < 1e-3 F_n, whether the whole path is one load step (the bottom lands in
+    it and carries no friction until it converges) or ten (the sideways motion ends before the landing step).
+    Counting a landing node's whole step as slip, as before December 2026, gave the one step |F_t| = 86.6 N for
+    F_n = 87.0 N (mu F_n: the bottom dragged back over the 1 mm it had moved in the air, tipped onto 6 of its 25
+    nodes). The rigid plane's rule is the same (tests/test_contact_rigid_friction.py)."""
+    from fesolver.loads import BodyForce, FixedDisplacement, LoadCurve, Selection
+
+    sh, Lu = (2.0, 2.0), 6.0
+    side = LoadCurve(((0.0, 0.0), (0.5, 1.0), (1.0, 1.0)), name="side")
+    down = LoadCurve(((0.0, 0.0), (1.0, 1.0)), name="down")
+    topbox = Selection(box=((sh[0] - 1, sh[1] - 1, 10.1), (sh[0] + Lu + 1, sh[1] + Lu + 1, 10.3)))
+    forces = []
+    for steps in (1, 10):
+        mesh = stacked_blocks((5, 5, 2), (4, 4, 2), shift=sh, Lu=Lu)
+        upper = np.unique(mesh.solids[0].cells[mesh.cell_sets["upper"][0]])
+        mesh.points[upper, 2] += 0.2
+        bcs = [FixedDisplacement(topbox, {0: 1.0, 1: 0.0}, "side", curve=side),
+               FixedDisplacement(topbox, {2: -0.3}, "down", curve=down)]
+        bodies = [RigidBody("lower", prescribed={k: 0.0 for k in range(6)}, name="plane")]
+        c = SurfaceContact(slave="upper_bottom", master="lower_top", name="c", friction=1.0)
+        # the block's weight stretches it a little: a rigid motion alone leaves Newton's residual without a scale
+        weight = BodyForce((0.0, 0.0, -1e-4), curve=LoadCurve(((0.0, 1.0), (1.0, 1.0)), name="always"))
+        prob = Problem(mesh, mats(), bcs=bcs, loads=[weight], contacts=[c], rigid_bodies=bodies,
+                       newton=NewtonOptions(initial_step=1.0 / steps, max_step=1.0 / steps, growth=1.0))
+        res = prob.solve()
+        s = res.contact["c"]["summary"]
+        assert len(res.steps) == steps and s["active_nodes"] == 25
+        assert s["normal_force_N"] > 0.0
+        forces.append((np.asarray(s["friction_force_N"]), s["normal_force_N"]))
+    for Ft, Fn in forces:
+        assert np.hypot(Ft[0], Ft[1]) < 1e-3 * Fn, (Ft, Fn)
 
 
 def test_sticking_block_transmits_less_than_mu_n():

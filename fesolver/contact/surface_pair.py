@@ -28,7 +28,10 @@ integrals of ``Phi_a`` with the slave and master shape functions, ``tau_a`` the 
 normal at the last converged step), gives the trial traction ``t = t_n - eps_T s`` and the return map
 ``|t| <= friction p``. Stick is
 penalty-regularised (elastic slip ``|t| / eps_T``); sliding transmits exactly ``friction p``. The tangent is
-then unsymmetric (the linear solver switches to an unsymmetric factorisation).
+then unsymmetric (the linear solver switches to an unsymmetric factorisation). A slave node that was off the
+master at the last converged step (no pressure and a positive effective gap) carries no friction until the step
+that brings it into contact has converged, as on the rigid plane (:mod:`fesolver.contact.rigid_surfaces`): its
+step's tangential motion in the air is not slip.
 
 **Tangent**: ``eps/A_a (A grad g_a)(A grad g_a)^T`` for the active nodes (exact), plus the geometric part
 ``-sum_q w p_q d^2 g_q`` (central differences of the exact per-point gap gradient) and the friction part
@@ -188,6 +191,7 @@ class _Pass:
         self.t_n = np.zeros((self.nodes.size, 3))
         self.n_n = np.zeros((self.nodes.size, 3))
         self.slip_n = np.zeros(self.nodes.size, dtype=bool)  # sliding at the last converged step
+        self.held_n = np.zeros(self.nodes.size, dtype=bool)  # in contact at the last converged step
 
     def _topology(self):
         """Corner connectivity, each facet's neighbour across each edge (-1: a boundary edge)."""
@@ -369,10 +373,13 @@ class _Pass:
             tn = np.linalg.norm(ttr, axis=1)
             slip = tn > mu * p
             scale = np.where(slip, mu * p / np.where(tn > 0, tn, 1.0), 1.0)
-            tt = np.where(has[:, None] & (p[:, None] > 0), ttr * scale[:, None], 0.0)
+            # nodes that land in this step (off the master at its start) carry no friction until it converges
+            rubs = has & (p > 0) & self.held_n
+            tt = np.where(rubs[:, None], ttr * scale[:, None], 0.0)
             T = np.einsum("ak,aki->ai", tt, tau)
             f -= self.weight * (B.T @ T).ravel()
-            out.update(traction=T, slip=slip & (p > 0), tau=tau, ttr=ttr, tnorm=tn, tt=tt)
+            out.update(traction=T, slip=slip & rubs, tau=tau, ttr=ttr, tnorm=tn, tt=tt)
+        out["touching"] = has & (trial >= 0.0)
         out["f"] = f
         if not want_tangent:
             return out
@@ -404,7 +411,7 @@ class _Pass:
                 ((tau[Bc.row][:, :, :] * Bc.data[:, None, None]).ravel(),
                  (np.repeat(2 * Bc.row[:, None] + np.arange(2), 3, axis=1).ravel(),
                   np.tile(3 * Bc.col[:, None] + np.arange(3), (1, 2)).ravel())), shape=(2 * nr, 3 * nn))
-            pos = has & (p > 0.0)
+            pos = has & (p > 0.0) & self.held_n
             stick = pos & ~slip
             that = ttr / np.where(tn > 0, tn, 1.0)[:, None]
             W2 = np.zeros((nr, 2, 2))
@@ -451,7 +458,7 @@ def _tangent_basis(n):
 
 
 #: the per-pass arrays that carry history from step to step (saved in restart files)
-_PASS_STATE = ("lam", "t_n", "n_n", "slip_n")
+_PASS_STATE = ("lam", "t_n", "n_n", "slip_n", "held_n")
 
 
 @dataclass(eq=False)
@@ -652,17 +659,21 @@ class SurfaceContact:
         self._t_n = float(state["t_n_load"])
         for k, ps in enumerate(self.passes):
             sub = {a: state[f"pass{k}.{a}"] for a in _PASS_STATE if f"pass{k}.{a}" in state}
+            if "held_n" not in sub and "lam" in sub:  # a file written before held_n: in contact = pressed
+                sub["held_n"] = np.asarray(sub["lam"]) > 0.0
             restore_arrays(self, self.name, sub, {a: getattr(ps, a).shape for a in _PASS_STATE}, target=ps)
 
     def commit(self, system, u3) -> None:
-        """Store the converged state as the friction history (tractions and coordinates) and its load factor
-        (which starts friction at ``friction_from``)."""
-        if self._mu() > 0.0:
+        """Store the converged state as the friction history (tractions, coordinates, the nodes in contact) and its
+        load factor (which starts friction at ``friction_from``)."""
+        if self.friction > 0.0:
             outs = self._eval(system, u3, False)
             for ps, o in zip(self.passes, outs, strict=True):
-                ps.t_n = o["traction"].copy()
-                ps.slip_n = o["slip"].copy()
-                ps.n_n = np.where((o["p"] > 0.0)[:, None], o["normal"], 0.0)
+                if self._mu() > 0.0:
+                    ps.t_n = o["traction"].copy()
+                    ps.slip_n = o["slip"].copy()
+                    ps.n_n = np.where((o["p"] > 0.0)[:, None], o["normal"], 0.0)
+                ps.held_n = (o["p"] > 0.0) | o["touching"]
         self.x_n = system.points + u3
         self._t_n = float(getattr(system, "t", 1.0))
 
