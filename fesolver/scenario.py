@@ -90,8 +90,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "toe_out_deg": _n(7.0, -15.0, 35.0, "deg", "foot progression angle, + = toe out"),
         "ground_friction": _n(0.0, 0.0, 2.0, "-", "Coulomb coefficient of the bare sole on the ground; 0 = "
                               "frictionless (the validated default; plantar skin on insole materials: 0.46 +/- 0.15, "
-                              "Zhang & Mak 1999; midstance.toml and the scenarios extending it set 0.46, so that the "
-                              "chain's tibial rotation twists the planted foot instead of spinning it). Slower: coarse "
+                              "Zhang & Mak 1999; midstance.toml and the scenarios extending it, antalgic_knee.toml and "
+                              "antalgic_heel.toml set 0.46, so that the chain's tibial rotation twists the planted "
+                              "foot instead of spinning it). Slower: coarse "
                               "standing 52 s against 8 s"),
     },
     "antalgic": {
