@@ -445,24 +445,22 @@ def fascia_tension(model: AnatomicalModel, result) -> dict:
         fib = result.fibre_fields()
         vol = m.element_volumes(0, x)
         stress, stretch = fib["fibre_stress"][0], fib["fibre_stretch"][0]
-        tension, peak, lam = [], 0.0, 1.0
-        for k, ray in enumerate(FASCIA_RAYS, start=1):
-            e = m.cell_sets[ray][0]
-            length = float(np.linalg.norm(where(f"fascia_insertion{k}") - origin))
-            tension.append(float((stress[e] * vol[e]).sum() / length))
-            peak, lam = max(peak, float(stress[e].max())), max(lam, float(stretch[e].max()))
-        e = np.concatenate([m.cell_sets[ray][0] for ray in FASCIA_RAYS])
-        out.update(ray_tension_N=tension, peak_fibre_stress_MPa=peak, peak_fibre_stretch=lam,
+        rays = [m.cell_sets[ray][0] for ray in FASCIA_RAYS]
+        tension = [float((stress[e] * vol[e]).sum() / np.linalg.norm(where(f"fascia_insertion{k}") - origin))
+                   for k, e in enumerate(rays, start=1)]
+        e = np.concatenate(rays)
+        out.update(ray_tension_N=tension, peak_fibre_stress_MPa=float(stress[e].max()),
+                   peak_fibre_stretch=max(1.0, float(stretch[e].max())),
                    p99_fibre_stress_MPa=volume_quantile(stress[e], vol[e], FASCIA_PEAK_QUANTILE))
     else:
         force, stress = result.trusses[0].force, result.trusses[0].stress
+        bands = [m.line_sets[f"fascia_band{k}"][0] for k in range(1, 6)]
         tension = []
-        for k in range(1, 6):
-            idx = m.line_sets[f"fascia_band{k}"][0]
+        for idx in bands:
             mid = x[m.lines[0].cells[idx]].mean(axis=1)
             s = np.linalg.norm(mid - origin, axis=1)
             tension.append(float(force[idx[np.argsort(s)[idx.size // 2]]]))
-        idx = np.concatenate([m.line_sets[f"fascia_band{k}"][0] for k in range(1, 6)])
+        idx = np.concatenate(bands)
         cells = m.lines[0].cells[idx]
         ref_length = np.linalg.norm(m.points[cells[:, 1]] - m.points[cells[:, 0]], axis=1)  # equal band areas
         out.update(ray_tension_N=tension, peak_fibre_stress_MPa=float(stress[idx].max()),
