@@ -9,6 +9,7 @@ their standard loads at the coarse, medium and fine mesh levels, and their chang
     python benchmarks/convergence_models.py --models foot --ground-friction 0.46 --json friction.json
     python benchmarks/convergence_models.py --models foot --foot-order 2 --levels coarse --json p2.json  # tet10
     python benchmarks/convergence_models.py --models foot --reuse --precision double   # the fine foot, double LU
+    python benchmarks/convergence_models.py --models knee_menisci --meniscus-edge-relief 0.3 --json relief.json
 
 Standard loads (the same as ``docs/validation.md`` and ``tests/test_validation.py``):
 
@@ -253,9 +254,11 @@ def _knee_record(name, level, loaded, build_s, res, solve_s, resumed, metrics) -
             "load_factor": float(res.load_factor), "load": {"axial_force_N": KNEE_FORCE_N}, "metrics": metrics}
 
 
-def knee_menisci_case(level: str, linear: str = "auto", checkpoint=None, precision: str = "auto") -> dict:
-    """The knee with its menisci at ``level``, 1150 N axial in full extension (femur free in z only). The plateau
-    figures are the scenario summaries' (:func:`fesolver.simulate.knee_metrics`: cartilage-on-cartilage and
+def knee_menisci_case(level: str, linear: str = "auto", checkpoint=None, precision: str = "auto",
+                      edge_relief: float = 0.0) -> dict:
+    """The knee with its menisci at ``level``, 1150 N axial in full extension (femur free in z only), their
+    underside relieved towards the inner edge by ``edge_relief`` mm (build_knee's ``meniscus_edge_relief``). The
+    plateau figures are the scenario summaries' (:func:`fesolver.simulate.knee_metrics`: cartilage-on-cartilage and
     meniscus-on-tibia contacts together)."""
     from fesolver.models.knee import build_knee, knee_with_femur_load
     from fesolver.simulate import knee_metrics, peak_contact_pressure
@@ -263,7 +266,7 @@ def knee_menisci_case(level: str, linear: str = "auto", checkpoint=None, precisi
     from fesolver.solvers.newton import NewtonOptions
 
     t0 = time.perf_counter()
-    knee = build_knee(menisci=True, mesh=level)
+    knee = build_knee(menisci=True, mesh=level, meniscus_edge_relief=float(edge_relief))
     build_s = time.perf_counter() - t0
     loaded = knee_with_femur_load(knee, force=(0.0, 0.0, -KNEE_FORCE_N))
     prob = loaded.problem(newton=NewtonOptions(initial_step=0.25, max_step=0.5, rtol_residual=1e-5,
@@ -281,7 +284,9 @@ def knee_menisci_case(level: str, linear: str = "auto", checkpoint=None, precisi
         m[f"{s}_meniscus_force_N"] = -res.contact[f"femur_meniscus_{s}"]["summary"]["force_N"][2]
     m["menisci_force_N"] = m["medial_meniscus_force_N"] + m["lateral_meniscus_force_N"]
     m["tibial_area_mm2"] = m["medial_tibial_area_mm2"] + m["lateral_tibial_area_mm2"]
-    return _knee_record("knee_menisci", level, loaded, build_s, res, solve_s, resumed, m)
+    out = _knee_record("knee_menisci", level, loaded, build_s, res, solve_s, resumed, m)
+    out["meniscus_edge_relief_mm"] = float(edge_relief)
+    return out
 
 
 def worker(argv) -> None:
@@ -300,7 +305,8 @@ def worker(argv) -> None:
                      float(opts.get("ground-friction", 0.0)), int(opts.get("foot-order", 0)) or None, precision,
                      "no-predictor" not in opts)
            if model == "foot"
-           else knee_menisci_case(level, linear, checkpoint, precision) if model == "knee_menisci"
+           else knee_menisci_case(level, linear, checkpoint, precision, float(opts.get("meniscus-edge-relief", 0.0)))
+           if model == "knee_menisci"
            else knee_case(level, linear, checkpoint, precision))
     out["precision"] = precision
     out["peak_rss_mib"] = peak_rss_mib()
@@ -375,6 +381,9 @@ def main(argv=None) -> int:
     ap.add_argument("--foot-order", type=int, choices=(1, 2), default=None,
                     help="element order of every foot level (build_foot's order: 1 = tet4, 2 = tet10; default: "
                          "the level's, tet4 coarse, tet10 medium and fine)")
+    ap.add_argument("--meniscus-edge-relief", type=float, default=0.0, metavar="MM",
+                    help="the knee's menisci with their underside relieved towards the inner edge by MM mm "
+                         "(build_knee's meniscus_edge_relief; 0 = the model's default, a square edge)")
     ap.add_argument("--linear", default="auto", help="linear solver (auto, pardiso, amg, scipy)")
     ap.add_argument("--precision", default="auto", choices=("auto", "double", "mixed"),
                     help="PARDISO's factors (the scenario's solver.precision): auto = single precision refined by "
@@ -401,7 +410,8 @@ def main(argv=None) -> int:
                 if "error" not in c and (model != "foot" or (
                         float(c.get("heel_pad_grading_mm", 0.0)) == args.heel_pad_grading
                         and float(c.get("ground_friction", 0.0)) == args.ground_friction
-                        and c.get("order_override") == args.foot_order)):
+                        and c.get("order_override") == args.foot_order)) and (model != "knee_menisci" or (
+                        float(c.get("meniscus_edge_relief_mm", 0.0)) == args.meniscus_edge_relief)):
                     done[(model, c["level"], float(c.get("size_factor", 1.0)))] = c
     doc = {"description": "mesh convergence of the foot (standing, 70 kg, chain loads) and the knee (1150 N axial, "
                           "full extension, without and with menisci); see benchmarks/convergence_models.py",
@@ -425,8 +435,10 @@ def main(argv=None) -> int:
                 cmd = ["--_worker", model, level, str(sf), args.linear]
                 g, mu = (args.heel_pad_grading, args.ground_friction) if model == "foot" else (0.0, 0.0)
                 order = args.foot_order if model == "foot" else None
+                rel = args.meniscus_edge_relief if model == "knee_menisci" else 0.0
                 if args.checkpoint_dir:
-                    tag = f"{f'_g{g:g}' if g else ''}{f'_mu{mu:g}' if mu else ''}{f'_p{order}' if order else ''}"
+                    tag = (f"{f'_g{g:g}' if g else ''}{f'_mu{mu:g}' if mu else ''}{f'_p{order}' if order else ''}"
+                           f"{f'_r{rel:g}' if rel else ''}")
                     cmd.append(str(Path(args.checkpoint_dir) / f"convergence_{model}_{level}_x{sf:g}{tag}.npz"))
                 if g:
                     cmd.append(f"--heel-pad-grading={g:g}")
@@ -434,6 +446,8 @@ def main(argv=None) -> int:
                     cmd.append(f"--ground-friction={mu:g}")
                 if order:
                     cmd.append(f"--foot-order={order}")
+                if rel:
+                    cmd.append(f"--meniscus-edge-relief={rel:g}")
                 if args.precision != "auto":
                     cmd.append(f"--precision={args.precision}")
                 if args.no_predictor and model == "foot":

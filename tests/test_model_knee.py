@@ -162,6 +162,32 @@ def test_menisci_regions_sectors_and_horn_springs():
     assert len(k.contacts) == 6
 
 
+def test_meniscus_edge_relief_lifts_the_underside_at_the_inner_edge():
+    """``meniscus_edge_relief = d``: the underside's nodes rise by ``d (1 - s / (w / 3))^2`` above the plain
+    meniscus's, ``s`` their radial distance from the inner edge, ``w`` the width; the upper surface stays."""
+    d, w = 0.3, 9.0
+    plain = build_knee(menisci=True, meniscus_width=w)
+    relieved = build_knee(menisci=True, meniscus_width=w, meniscus_edge_relief=d)
+    assert plain.mesh.n_nodes == relieved.mesh.n_nodes
+    for s in ("medial", "lateral"):
+        c = plain.landmarks[f"{s}_first_contact"][:2]
+        for part, lifted in (("bottom", True), ("top", False)):
+            conn = np.concatenate([c_ for _, c_ in plain.mesh.facet_sets[f"meniscus_{s}_{part}"]])
+            nodes = np.unique(conn)
+            dz = relieved.mesh.points[nodes, 2] - plain.mesh.points[nodes, 2]
+            assert np.allclose(relieved.mesh.points[nodes, :2], plain.mesh.points[nodes, :2])
+            if not lifted:
+                assert np.allclose(dz, 0.0)
+                continue
+            r = np.linalg.norm(plain.mesh.points[nodes, :2] - c, axis=1)
+            r_in = r.min()
+            expected = d * np.clip(1.0 - (r - r_in) / (w / 3.0), 0.0, 1.0) ** 2
+            # the ring is centred on the compartment's first contact point, so r - r_in is the distance from
+            # the inner edge (to the grid's rounding)
+            assert np.allclose(dz, expected, atol=1e-6), s
+            assert dz.max() == pytest.approx(d) and (dz == 0.0).sum() > 0
+
+
 @pytest.mark.parametrize("kwargs,message", [
     (dict(condyle_radius_medial=5.0), "condyle_radius_medial must be a number between 15.0 and 60.0, got 5.0"),
     (dict(cartilage_thickness=-1.0), "cartilage_thickness"),
@@ -171,6 +197,8 @@ def test_menisci_regions_sectors_and_horn_springs():
     (dict(menisci="yes"), "menisci must be True or False"),
     (dict(meniscus_sectors=2.5), "meniscus_sectors"),
     (dict(tibial_concavity_radius=40.0, condyle_radius_medial=40.0), "tibial_concavity_radius"),
+    (dict(meniscus_edge_relief=-0.1), "meniscus_edge_relief must be a number between 0.0 and 1.0"),
+    (dict(meniscus_edge_relief=0.5, meniscus_inner_height=0.4), "less than meniscus_inner_height"),
 ])
 def test_parameter_errors_name_parameter_value_and_range(kwargs, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(".", r"\.")):

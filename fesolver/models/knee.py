@@ -80,6 +80,7 @@ KNEE_PARAMETER_RANGES = {
     "meniscus_width": (4.0, 16.0),
     "meniscus_inner_height": (0.3, 3.0),
     "meniscus_sectors": (2, 32),
+    "meniscus_edge_relief": (0.0, 1.0),
     "horn_stiffness": (1.0, 1.0e5),
 }
 
@@ -256,7 +257,7 @@ def build_knee(condyle_radius_medial: float = 32.0, condyle_radius_lateral: floa
                menisci: bool = True, mesh: str = "coarse", *, compartment_offset: float = 22.0,
                tibial_concavity_radius: float = 80.0, bone_thickness: float = 2.0,
                meniscus_width: float = 9.0, meniscus_inner_height: float = 1.0, meniscus_sectors: int = 8,
-               horn_stiffness: float = HORN_STIFFNESS) -> AnatomicalModel:
+               horn_stiffness: float = HORN_STIFFNESS, meniscus_edge_relief: float = 0.0) -> AnatomicalModel:
     """Build the parametric tibiofemoral model (right knee).
 
     Parameters
@@ -290,6 +291,12 @@ def build_knee(condyle_radius_medial: float = 32.0, condyle_radius_lateral: floa
         Angular sectors per meniscus (one fibre direction each), 2-32.
     horn_stiffness : float, N/mm
         Total axial stiffness of the springs of each horn attachment (**unverified** default 2000 N/mm).
+    meniscus_edge_relief : float, mm
+        0-1, less than ``meniscus_inner_height``. With 0 each meniscus's underside follows the tibial surface to
+        its inner edge, whose square corner presses on the tibial cartilage (a contact-pressure singularity: the
+        plateau peak there grows with every mesh refinement, docs/validation.md "Mesh convergence"). A relief
+        ``d > 0`` lifts the underside quadratically towards the free edge over the inner third of the width, by
+        ``d`` at the edge (not measured; real menisci taper to a thin free edge).
 
     Returns
     -------
@@ -308,9 +315,13 @@ def build_knee(condyle_radius_medial: float = 32.0, condyle_radius_lateral: floa
                   varus_valgus_deg=varus_valgus_deg, compartment_offset=compartment_offset,
                   tibial_concavity_radius=tibial_concavity_radius, bone_thickness=bone_thickness,
                   meniscus_width=meniscus_width, meniscus_inner_height=meniscus_inner_height,
-                  meniscus_sectors=meniscus_sectors, horn_stiffness=horn_stiffness)
+                  meniscus_sectors=meniscus_sectors, horn_stiffness=horn_stiffness,
+                  meniscus_edge_relief=meniscus_edge_relief)
     for k, v in params.items():
         _check(k, v)
+    if meniscus_edge_relief >= meniscus_inner_height:
+        raise ValueError(f"build_knee: meniscus_edge_relief must be less than meniscus_inner_height "
+                         f"({meniscus_inner_height!r} mm), got {meniscus_edge_relief!r}")
     if not isinstance(meniscus_sectors, (int, np.integer)):
         raise ValueError(f"build_knee: meniscus_sectors must be an integer, got {meniscus_sectors!r}")
     if not isinstance(menisci, (bool, np.bool_)):
@@ -435,7 +446,8 @@ def build_knee(condyle_radius_medial: float = 32.0, condyle_radius_lateral: floa
     horns = {}
     if menisci:
         _add_menisci(B, lv, R, C, cp, ctib, tib_surface, tib_grid, sign, half_ap, half_ml,
-                     float(meniscus_width), float(meniscus_inner_height), int(meniscus_sectors), horns)
+                     float(meniscus_width), float(meniscus_inner_height), int(meniscus_sectors), horns,
+                     float(meniscus_edge_relief))
 
     m = B.mesh()
     if menisci:
@@ -528,7 +540,8 @@ def knee_with_femur_load(model: AnatomicalModel, force=(0.0, 0.0, -1150.0), mome
 # ----------------------------------------------------------------------------------------------
 
 
-def _add_menisci(B, lv, R, C, cp, ctib, tib_surface, tib_grid, sign, half_ap, half_ml, width, h_in, nsec, horns):
+def _add_menisci(B, lv, R, C, cp, ctib, tib_surface, tib_grid, sign, half_ap, half_ml, width, h_in, nsec, horns,
+                 relief=0.0):
     """Add the two menisci (structured hex8 C-rings) and their horn springs to the builder."""
     h = lv["h"]
     for s in ("medial", "lateral"):
@@ -570,6 +583,9 @@ def _add_menisci(B, lv, R, C, cp, ctib, tib_surface, tib_grid, sign, half_ap, ha
         X = c[0] + RR * np.cos(TH)
         Y = c[1] + RR * np.sin(TH)
         zb, zt = tib_surface(s, X, Y), top(X, Y)
+        # edge relief: the underside rises towards the free inner edge (quadratically over the inner third of
+        # the width), so that the edge is not a square corner pressed onto the tibial cartilage
+        zb = zb + relief * np.clip(1.0 - (RR - r_in) / (width / 3.0), 0.0, 1.0) ** 2
         w = np.arange(nz + 1) / nz
         P = np.empty(X.shape + (nz + 1, 3))
         P[..., 0] = X[..., None]
