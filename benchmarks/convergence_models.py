@@ -10,6 +10,7 @@ their standard loads at the coarse, medium and fine mesh levels, and their chang
     python benchmarks/convergence_models.py --models foot --foot-order 2 --levels coarse --json p2.json  # tet10
     python benchmarks/convergence_models.py --models foot --reuse --precision double   # the fine foot, double LU
     python benchmarks/convergence_models.py --models knee_menisci --meniscus-edge-relief 0.3 --json relief.json
+    python benchmarks/convergence_models.py --models foot --heel-refinement 0.5 --json heel.json
 
 Standard loads (the same as ``docs/validation.md`` and ``tests/test_validation.py``):
 
@@ -157,10 +158,11 @@ def _timing(res, solve_s: float, resumed: bool) -> dict:
 
 def foot_case(level: str, size_factor: float = 1.0, linear: str = "auto", checkpoint=None,
               heel_pad_grading: float = 0.0, ground_friction: float = 0.0, order: int | None = None,
-              precision: str = "auto", predictor: bool = True) -> dict:
+              precision: str = "auto", predictor: bool = True, heel_refinement: float = 1.0) -> dict:
     """Build the standing foot at ``level`` (element sizes times ``size_factor``, the heel pad graded into the
     soft tissue over ``heel_pad_grading`` mm, build_foot's parameter; elements of ``order`` 1 (tet4) or 2 (tet10)
-    instead of the level's) and solve it (on a ground with Coulomb friction ``ground_friction``, the scenario's
+    instead of the level's; the tissue under the calcaneus meshed at ``heel_refinement`` times the bulk size) and
+    solve it (on a ground with Coulomb friction ``ground_friction``, the scenario's
     ``foot.ground_friction``; PARDISO's factors in ``precision``, the scenario's ``solver.precision``; without
     Newton's linear predictor when ``predictor`` is False)."""
     from fesolver.chain import chain_loads
@@ -180,7 +182,8 @@ def foot_case(level: str, size_factor: float = 1.0, linear: str = "auto", checkp
                         heel_pad_thickness=sub["heel_pad_thickness_mm"], mesh=level, side=sub["side"],
                         fascia=s["mesh.fascia"], size_factor=float(size_factor),
                         **({"heel_pad_grading": float(heel_pad_grading)} if heel_pad_grading else {}),
-                        **({"order": int(order)} if order else {}))
+                        **({"order": int(order)} if order else {}),
+                        **({"heel_refinement": float(heel_refinement)} if heel_refinement != 1.0 else {}))
     build_s = time.perf_counter() - t0
     model, prob = foot_problem(s, loads, foot)
     if not predictor:
@@ -192,6 +195,7 @@ def foot_case(level: str, size_factor: float = 1.0, linear: str = "auto", checkp
     out = {"model": "foot", "level": level, "size_factor": size_factor,
            "heel_pad_grading_mm": float(foot.params["heel_pad"].get("grading_mm", 0.0)),
            "ground_friction": float(s["foot.ground_friction"]), "order_override": int(order) if order else None,
+           "heel_refinement": float(foot.params.get("heel_refinement", 1.0)),
            "dofs": 3 * model.mesh.n_nodes,
            "nodes": model.mesh.n_nodes, "elements": model.mesh.n_solid_elements,
            "element": foot.params.get("element"), "build_s": build_s, **_timing(res, solve_s, resumed),
@@ -289,9 +293,32 @@ def knee_menisci_case(level: str, linear: str = "auto", checkpoint=None, precisi
     return out
 
 
+#: the model variants the command line selects: per model (record key, argparse dest, worker option, checkpoint
+#: tag, default); a case is reused (``--reuse``) only when its record has the command line's value of every one
+VARIANTS: dict[str, tuple[tuple[str, str, str, str, object], ...]] = {
+    "foot": (("heel_pad_grading_mm", "heel_pad_grading", "heel-pad-grading", "g", 0.0),
+             ("ground_friction", "ground_friction", "ground-friction", "mu", 0.0),
+             ("order_override", "foot_order", "foot-order", "p", None),
+             ("heel_refinement", "heel_refinement", "heel-refinement", "h", 1.0)),
+    "knee_menisci": (("meniscus_edge_relief_mm", "meniscus_edge_relief", "meniscus-edge-relief", "r", 0.0),),
+    "knee": (),
+}
+
+
+def variant(model: str, args) -> list[tuple[str, str, str, object, object]]:
+    """The command line's variant of ``model``: (record key, worker option, tag, value, default) per option."""
+    return [(key, opt, tag, getattr(args, dest), default) for key, dest, opt, tag, default in VARIANTS[model]]
+
+
+def same_variant(case: dict, model: str, args) -> bool:
+    """Whether a saved case was solved with the command line's variant of its model (absent keys: the default)."""
+    return all(case.get(key, default) == value for key, _, _, value, default in variant(model, args))
+
+
 def worker(argv) -> None:
     """``--_worker MODEL LEVEL SIZE_FACTOR LINEAR [CHECKPOINT] [--heel-pad-grading=MM] [--ground-friction=MU]
-    [--foot-order=N] [--precision=P] [--no-predictor=1]``: run one case, print
+    [--foot-order=N] [--heel-refinement=F] [--meniscus-edge-relief=MM] [--precision=P] [--no-predictor=1]``: run
+    one case, print
     its JSON as the last line. With CHECKPOINT (a restart file) the solve continues from it when it exists; once
     the case is done it is renamed to ``*.final.npz``, the solved state."""
     opts = {a[2:].split("=", 1)[0]: a.split("=", 1)[1] for a in argv if a.startswith("--")}
@@ -303,7 +330,7 @@ def worker(argv) -> None:
 
     out = (foot_case(level, size_factor, linear, checkpoint, float(opts.get("heel-pad-grading", 0.0)),
                      float(opts.get("ground-friction", 0.0)), int(opts.get("foot-order", 0)) or None, precision,
-                     "no-predictor" not in opts)
+                     "no-predictor" not in opts, float(opts.get("heel-refinement", 1.0)))
            if model == "foot"
            else knee_menisci_case(level, linear, checkpoint, precision, float(opts.get("meniscus-edge-relief", 0.0)))
            if model == "knee_menisci"
@@ -384,6 +411,9 @@ def main(argv=None) -> int:
     ap.add_argument("--meniscus-edge-relief", type=float, default=0.0, metavar="MM",
                     help="the knee's menisci with their underside relieved towards the inner edge by MM mm "
                          "(build_knee's meniscus_edge_relief; 0 = the model's default, a square edge)")
+    ap.add_argument("--heel-refinement", type=float, default=1.0, metavar="F",
+                    help="the foot's tissue between the calcaneus and the sole meshed at F times the level's bulk "
+                         "size (build_foot's heel_refinement, 0.25-1; 1 = the model's default, no refinement)")
     ap.add_argument("--linear", default="auto", help="linear solver (auto, pardiso, amg, scipy)")
     ap.add_argument("--precision", default="auto", choices=("auto", "double", "mixed"),
                     help="PARDISO's factors (the scenario's solver.precision): auto = single precision refined by "
@@ -407,11 +437,7 @@ def main(argv=None) -> int:
     if args.reuse and out_path.is_file():
         for model, cases in json.loads(out_path.read_text()).get("cases", {}).items():
             for c in cases:
-                if "error" not in c and (model != "foot" or (
-                        float(c.get("heel_pad_grading_mm", 0.0)) == args.heel_pad_grading
-                        and float(c.get("ground_friction", 0.0)) == args.ground_friction
-                        and c.get("order_override") == args.foot_order)) and (model != "knee_menisci" or (
-                        float(c.get("meniscus_edge_relief_mm", 0.0)) == args.meniscus_edge_relief)):
+                if "error" not in c and model in VARIANTS and same_variant(c, model, args):
                     done[(model, c["level"], float(c.get("size_factor", 1.0)))] = c
     doc = {"description": "mesh convergence of the foot (standing, 70 kg, chain loads) and the knee (1150 N axial, "
                           "full extension, without and with menisci); see benchmarks/convergence_models.py",
@@ -433,21 +459,11 @@ def main(argv=None) -> int:
                 res["reused"] = True
             else:
                 cmd = ["--_worker", model, level, str(sf), args.linear]
-                g, mu = (args.heel_pad_grading, args.ground_friction) if model == "foot" else (0.0, 0.0)
-                order = args.foot_order if model == "foot" else None
-                rel = args.meniscus_edge_relief if model == "knee_menisci" else 0.0
+                chosen = [(opt, tag, value) for _, opt, tag, value, default in variant(model, args) if value != default]
                 if args.checkpoint_dir:
-                    tag = (f"{f'_g{g:g}' if g else ''}{f'_mu{mu:g}' if mu else ''}{f'_p{order}' if order else ''}"
-                           f"{f'_r{rel:g}' if rel else ''}")
+                    tag = "".join(f"_{t}{v:g}" for _, t, v in chosen)
                     cmd.append(str(Path(args.checkpoint_dir) / f"convergence_{model}_{level}_x{sf:g}{tag}.npz"))
-                if g:
-                    cmd.append(f"--heel-pad-grading={g:g}")
-                if mu:
-                    cmd.append(f"--ground-friction={mu:g}")
-                if order:
-                    cmd.append(f"--foot-order={order}")
-                if rel:
-                    cmd.append(f"--meniscus-edge-relief={rel:g}")
+                cmd += [f"--{opt}={v:g}" for opt, _, v in chosen]
                 if args.precision != "auto":
                     cmd.append(f"--precision={args.precision}")
                 if args.no_predictor and model == "foot":

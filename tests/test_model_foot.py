@@ -373,6 +373,53 @@ def test_graded_heel_pad_has_no_jump_at_its_front():
         build_foot(length=L, mesh="coarse", heel_pad_grading=-1.0)
 
 
+def _median_edge_in_box(model, lo, hi):
+    """Median over the soft elements (soft tissue, heel pad) whose centroid lies in the box ``lo``-``hi`` of their
+    mean edge length [mm], and their count."""
+    m = model.mesh
+    means = []
+    for name in ("soft_tissue", "heel_pad"):
+        for b, idx in m.cell_sets[name].items():
+            x = m.points[m.solids[b].cells[idx][:, :4]]
+            inside = np.all((x.mean(axis=1) > lo) & (x.mean(axis=1) < hi), axis=1)
+            edges = [np.linalg.norm(x[inside, i] - x[inside, j], axis=1) for i in range(4) for j in range(i + 1, 4)]
+            means.append(np.mean(edges, axis=0))
+    means = np.concatenate(means)
+    return float(np.median(means)), means.size
+
+
+def test_heel_refinement_meshes_the_tissue_under_the_calcaneus_finer():
+    """``heel_refinement``: the soft tissue between the calcaneus and the sole (the box over the bone's plan
+    extent, from the sole to the bone's lowest point plus the near size) is meshed at that fraction of the bulk
+    size; the rest of the foot keeps its elements (counted beyond the box's transition layer)."""
+    f = 0.25
+    model = build_foot(length=L, arch_height=15.0, mesh="coarse", heel_refinement=f)
+    plain = foot(15.0)
+    size = plain.params["size_mm"]
+    box = model.params["heel_box_mm"]
+    lo, hi = np.array(box["min"]), np.array(box["max"])
+    assert box["size_mm"] == f * size and model.params["heel_refinement"] == f
+    assert plain.params["heel_refinement"] == 1.0 and "heel_box_mm" not in plain.params
+    # the box: the calcaneus's plan extent, from below the sole to its lowest point plus the near size
+    calc = model.mesh.points[model.mesh.node_sets["calcaneus"]]
+    assert lo[2] < 0.0 < hi[2]
+    assert abs(hi[2] - (calc[:, 2].min() + model.params["size_near_mm"])) < 1.0
+    assert lo[0] < calc[:, 0].min() + 1.0 and hi[0] > calc[:, 0].max() - 1.0
+    fine, n_fine = _median_edge_in_box(model, lo, hi)
+    coarse, n_coarse = _median_edge_in_box(plain, lo, hi)
+    # gmsh's tets come out with mean edges 1.1-1.3 times the target size
+    assert fine <= 1.5 * f * size and fine < 0.6 * coarse, (fine, coarse)
+    assert n_fine > 5 * n_coarse
+    # away from the heel (beyond the box and its one-bulk-size transition) the mesh is the plain one's
+    far = hi[0] + 2.0 * size
+    counts = [sum(int((model_.mesh.points[model_.mesh.solids[b].cells[idx][:, :4]].mean(axis=1)[:, 0] > far).sum())
+                  for b, idx in model_.mesh.cell_sets["all"].items()) for model_ in (model, plain)]
+    assert abs(counts[0] - counts[1]) <= 0.1 * counts[1], counts
+    for bad in (0.2, 1.5, "half", float("nan")):
+        with pytest.raises(ModelError, match="heel_refinement"):
+            build_foot(length=L, mesh="coarse", heel_refinement=bad)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("level", ["medium", "fine"])
 def test_finer_levels_mesh(level):

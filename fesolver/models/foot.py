@@ -90,6 +90,10 @@ PARAMETER_RANGES: dict[str, tuple[float, float]] = {
     "heel_pad_grading": (0.0, 40.0),
 }
 
+#: ``heel_refinement``'s range: the element size in the tissue between the calcaneus and the sole as a fraction of
+#: the level's bulk size (1 = the bulk size, no refinement)
+HEEL_REFINEMENT_RANGE = (0.25, 1.0)
+
 BONES = ("calcaneus", "talus", "midfoot", "metatarsal1", "metatarsal2", "metatarsal3", "metatarsal4",
          "metatarsal5", "phalanges")
 FASCIA_RAYS = tuple(f"fascia_ray{k}" for k in range(1, 6))
@@ -327,7 +331,7 @@ def _check_range(name: str, value) -> float:
 def build_foot(length: float = 260.0, arch_height: float = 15.0, heel_pad_thickness: float = 18.0,
                mesh: str = "coarse", side: str = "right", fascia: str = "solid", joint_gap: float = 3.0,
                fascia_thickness: float = 2.5, order: int | None = None, size_factor: float = 1.0,
-               check: bool = True, heel_pad_grading: float = 0.0) -> AnatomicalModel:
+               check: bool = True, heel_pad_grading: float = 0.0, heel_refinement: float = 1.0) -> AnatomicalModel:
     """Build the parametric foot (geometry, mesh, regions, sets, materials, landmarks).
 
     Parameters
@@ -362,6 +366,12 @@ def build_foot(length: float = 260.0, arch_height: float = 15.0, heel_pad_thickn
         tissue over its last ``g`` mm: the pad is a :class:`~fesolver.materials.Mixture` of the two whose soft
         fraction rises smoothly from 0 at ``front - g`` to 1 at the front face (element by element, at the
         centroids), so no jump is left there.
+    heel_refinement : float
+        0.25-1. The element size in the soft tissue between the calcaneus and the sole, as a fraction of the
+        level's bulk size: a box over the calcaneus's plan extent, from the sole up to the bone's lowest point
+        (plus the near size), meshed at ``heel_refinement * size`` and growing to the bulk size over one bulk
+        size around it (a gmsh ``Box`` field, combined with the bone-distance field by ``Min``). 1 = no
+        refinement. This tissue sets the heel's 1 cm^2 sensor pressure (docs/validation.md "Mesh convergence").
 
     Returns
     -------
@@ -393,9 +403,18 @@ def build_foot(length: float = 260.0, arch_height: float = 15.0, heel_pad_thickn
     if not (0.25 <= float(size_factor) <= 4.0):
         raise ModelError(f"foot: size_factor must be between 0.25 and 4, got {size_factor!r}")
     size, near = level["size"] * size_factor, level["near"] * size_factor
+    lo, hi = HEEL_REFINEMENT_RANGE
+    try:
+        heel_f = float(heel_refinement)
+    except (TypeError, ValueError):
+        raise ModelError(f"foot: heel_refinement must be a number in [{lo}, {hi}], got {heel_refinement!r}") from None
+    if not (math.isfinite(heel_f) and lo <= heel_f <= hi):
+        raise ModelError(f"foot: heel_refinement must be between {lo} and {hi} (a fraction of the bulk element "
+                         f"size), got {heel_refinement!r}")
 
     lay = _layout(L, ah, hp)
-    geo = _mesh_with_gmsh(L, lay, gap, t_f, size, near, order, fascia, hp)
+    heel_box = _heel_box(lay, near) if heel_f < 1.0 else None
+    geo = _mesh_with_gmsh(L, lay, gap, t_f, size, near, order, fascia, hp, heel_box, heel_f)
     t_mesh = time.perf_counter() - t0
     model = _assemble(L, lay, geo, gap, near, order, fascia)
     if grading > 0.0:
@@ -415,6 +434,9 @@ def build_foot(length: float = 260.0, arch_height: float = 15.0, heel_pad_thickn
         "region_elements": {n: int(sum(v.size for v in s.values())) for n, s in m.cell_sets.items()},
         "heel_pad": {"front_x_mm": heel_pad_front(lay), "slab_height_mm": HEEL_PAD_SLAB * hp,
                      "shadow_scale": HEEL_PAD_SHADOW, "grading_mm": grading},
+        "heel_refinement": heel_f,
+        **({"heel_box_mm": {"min": heel_box[0].tolist(), "max": heel_box[1].tolist(),
+                            "size_mm": heel_f * size}} if heel_box is not None else {}),
     })
     log.info("foot %s: %s in %.1f s", mesh, m.summary(), elapsed)
     return model
@@ -574,7 +596,17 @@ def bone_kinematics(model: AnatomicalModel, result, ground_normal=(0.0, 0.0, 1.0
     return out
 
 
-def _mesh_with_gmsh(L, lay, gap, t_f, size, near, order, fascia, hp):
+def _heel_box(lay: dict, near: float) -> tuple[np.ndarray, np.ndarray]:
+    """The box ``heel_refinement`` meshes finer [mm]: the calcaneus's plan extent (the axis-aligned bounds of its
+    ellipsoid in x and y), from 1 mm below the sole (z = 0) up to the bone's lowest point plus ``near``."""
+    calc = lay["bones"]["calcaneus"][0]
+    ext = np.array([calc.extent(0), calc.extent(1)])
+    lo = np.array([*(calc.centre[:2] - ext), -1.0])
+    hi = np.array([*(calc.centre[:2] + ext), float(calc.lowest()[2]) + near])
+    return lo, hi
+
+
+def _mesh_with_gmsh(L, lay, gap, t_f, size, near, order, fascia, hp, heel_box=None, heel_f=1.0):
     """Build the OCC geometry, mesh it, return nodes, tets per entity class and truss lines."""
     import gmsh
 
@@ -721,7 +753,18 @@ def _mesh_with_gmsh(L, lay, gap, t_f, size, near, order, fascia, hp):
         fld.setNumber(th, "SizeMax", size)
         fld.setNumber(th, "DistMin", 0.5 * near)
         fld.setNumber(th, "DistMax", 2.0 * size)
-        fld.setAsBackgroundMesh(th)
+        background = th
+        if heel_box is not None:
+            box = fld.add("Box")
+            for k, ax in enumerate("XYZ"):
+                fld.setNumber(box, f"{ax}Min", float(heel_box[0][k]))
+                fld.setNumber(box, f"{ax}Max", float(heel_box[1][k]))
+            fld.setNumber(box, "VIn", heel_f * size)
+            fld.setNumber(box, "VOut", size)
+            fld.setNumber(box, "Thickness", size)
+            background = fld.add("Min")
+            fld.setNumbers(background, "FieldsList", [th, box])
+        fld.setAsBackgroundMesh(background)
         for key in ("Mesh.MeshSizeExtendFromBoundary", "Mesh.MeshSizeFromPoints", "Mesh.MeshSizeFromCurvature"):
             gmsh.option.setNumber(key, 0)
         gmsh.option.setNumber("Mesh.MeshSizeMax", size)
