@@ -269,7 +269,7 @@ class _Pass:
         xq = np.einsum("qb,fbi->fqi", self.N, xs).reshape(-1, 3)
         self.search.update(x)
         # the last evaluation's facets seed the search (Newton moves the points little between evaluations):
-        # the same answer, about a quarter to a third less search time (README, "Scenario runs")
+        # the same answer, about a quarter to a third less search time (docs/performance.md, "Scenario runs")
         cp = self.search.closest(xq, radius, hint=self._last_facet)
         self._last_facet = cp.facet
         t0 = np.einsum("qb,fbi->fqi", self.dN[:, :, 0], xs).reshape(-1, 3)

@@ -150,7 +150,7 @@ NEWTON_LINEAR_RTOL = 1e-6
 #: ``eta_k`` is tiny and the tangent is factorised. ``NEWTON_FORCING_MAX = 0`` always factorises. Measured on the
 #: coarse standing foot with mixed precision forced (December 2026): cap 0.01 -> 5 of 33 factorisations skipped,
 #: 33 Newton iterations (36 without reuse); cap 0.1 -> 10 of 41 skipped, 41 iterations; medium standing foot,
-#: cap 0.01: 10 of 49 skipped (README "Performance")
+#: cap 0.01: 10 of 49 skipped (docs/performance.md)
 NEWTON_FORCING_MAX = 0.01
 NEWTON_FORCING_GAMMA = 0.9
 
