@@ -371,7 +371,8 @@ def build_foot(length: float = 260.0, arch_height: float = 15.0, heel_pad_thickn
         level's bulk size: a box over the calcaneus's plan extent, from the sole up to the bone's lowest point
         (plus the near size), meshed at ``heel_refinement * size`` and growing to the bulk size over one bulk
         size around it (a gmsh ``Box`` field, combined with the bone-distance field by ``Min``). 1 = no
-        refinement. This tissue sets the heel's 1 cm^2 sensor pressure (docs/validation.md "Mesh convergence").
+        refinement. Tried for the mesh convergence of the heel's pressure peak, which it does not settle
+        (docs/validation.md "The tissue under the calcaneus meshed finer").
 
     Returns
     -------
