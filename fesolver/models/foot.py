@@ -80,7 +80,8 @@ FOOT_LEVELS: dict[str, dict[str, float]] = {
     "fine": {"size": 5.0, "near": 2.5, "order": 2},
 }
 
-#: allowed parameter ranges (inclusive) [mm]; arch_height is the lift of the medial midfoot plantar skin
+#: allowed parameter ranges (inclusive) [mm, except heel_refinement: a fraction of the bulk element size];
+#: arch_height is the lift of the medial midfoot plantar skin
 PARAMETER_RANGES: dict[str, tuple[float, float]] = {
     "length": (200.0, 320.0),
     "arch_height": (0.0, 30.0),
@@ -88,11 +89,8 @@ PARAMETER_RANGES: dict[str, tuple[float, float]] = {
     "joint_gap": (1.0, 6.0),
     "fascia_thickness": (1.0, 5.0),
     "heel_pad_grading": (0.0, 40.0),
+    "heel_refinement": (0.25, 1.0),
 }
-
-#: ``heel_refinement``'s range: the element size in the tissue between the calcaneus and the sole as a fraction of
-#: the level's bulk size (1 = the bulk size, no refinement)
-HEEL_REFINEMENT_RANGE = (0.25, 1.0)
 
 BONES = ("calcaneus", "talus", "midfoot", "metatarsal1", "metatarsal2", "metatarsal3", "metatarsal4",
          "metatarsal5", "phalanges")
@@ -314,12 +312,13 @@ def _layout(L: float, ah: float, hp: float) -> dict:
 
 def _check_range(name: str, value) -> float:
     lo, hi = PARAMETER_RANGES[name]
+    unit = " (a fraction of the bulk element size)" if name == "heel_refinement" else " mm"
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise ModelError(f"foot: {name} must be a number in [{lo}, {hi}] mm, got {value!r}") from None
+        raise ModelError(f"foot: {name} must be a number in [{lo}, {hi}]{unit}, got {value!r}") from None
     if not (math.isfinite(v) and lo <= v <= hi):
-        raise ModelError(f"foot: {name} must be between {lo} and {hi} mm, got {value!r}")
+        raise ModelError(f"foot: {name} must be between {lo} and {hi}{unit}, got {value!r}")
     return v
 
 
@@ -404,14 +403,7 @@ def build_foot(length: float = 260.0, arch_height: float = 15.0, heel_pad_thickn
     if not (0.25 <= float(size_factor) <= 4.0):
         raise ModelError(f"foot: size_factor must be between 0.25 and 4, got {size_factor!r}")
     size, near = level["size"] * size_factor, level["near"] * size_factor
-    lo, hi = HEEL_REFINEMENT_RANGE
-    try:
-        heel_f = float(heel_refinement)
-    except (TypeError, ValueError):
-        raise ModelError(f"foot: heel_refinement must be a number in [{lo}, {hi}], got {heel_refinement!r}") from None
-    if not (math.isfinite(heel_f) and lo <= heel_f <= hi):
-        raise ModelError(f"foot: heel_refinement must be between {lo} and {hi} (a fraction of the bulk element "
-                         f"size), got {heel_refinement!r}")
+    heel_f = _check_range("heel_refinement", heel_refinement)
 
     lay = _layout(L, ah, hp)
     heel_box = _heel_box(lay, near) if heel_f < 1.0 else None
